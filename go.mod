@@ -1,0 +1,12 @@
+module udpbook
+
+go 1.24.0
+
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/net v0.50.0
+	golang.org/x/sys v0.41.0
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -1,0 +1,76 @@
+package harness
+
+import (
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PackageOf returns the import path of the package that defines fn, such
+// as "udpbook/lessons/01-echo-server" for echoserver.Serve.
+func PackageOf(fn any) string {
+	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+	slash := strings.LastIndex(name, "/")
+	if dot := strings.Index(name[slash+1:], "."); dot >= 0 {
+		return name[:slash+1+dot]
+	}
+	return name
+}
+
+// Goroutines returns the stacks of the running goroutines whose stack
+// mentions a function of package pkg (or was started by one), keyed by
+// goroutine ID.
+func Goroutines(pkg string) map[int]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	found := map[int]string{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, pkg+".") {
+			continue
+		}
+		header, _, _ := strings.Cut(g, " [")
+		id, err := strconv.Atoi(strings.TrimPrefix(header, "goroutine "))
+		if err == nil {
+			found[id] = g
+		}
+	}
+	return found
+}
+
+// LeftBehind waits up to wait for every goroutine of package pkg that is
+// not in before to end, and returns the stacks of those still running.
+// Waiting lets a goroutine that is on its way out finish; it returns at
+// once when there are none.
+func LeftBehind(pkg string, before map[int]string, wait time.Duration) []string {
+	deadline := time.Now().Add(wait)
+	for {
+		var left []string
+		for id, stack := range Goroutines(pkg) {
+			if _, old := before[id]; !old {
+				left = append(left, stack)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// FirstLines returns the first n lines of s.
+func FirstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,365 @@
+// Package lesson01 grades lesson 01, the echo server. The lesson's test
+// file and the reference solution's (the same file) call Run.
+package lesson01
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"udpbook/harness"
+)
+
+// Impl is the lesson's API: the functions the suite grades.
+type Impl struct {
+	Listen func(addr string) (net.PacketConn, error)
+	Serve  func(ctx context.Context, conn net.PacketConn) error
+}
+
+// Run grades impl, one subtest per check.
+func Run(t *testing.T, impl Impl) { Suite.Run(t, impl) }
+
+// StopBound is how long Serve may take to return once its context is done.
+const StopBound = time.Second
+
+// Suite is lesson 01's list of checks.
+var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
+	{
+		ID: "listen", Points: 2,
+		Title: "Listen binds a UDP socket to the address it is given; port 0 gets a free port",
+		Hint: "Bind with net.ListenPacket(\"udp\", addr) and return what it returns. " +
+			"Do not change the address: the caller chose it.",
+		Run: checkListen,
+	},
+	{
+		ID: "port-in-use", Points: 2,
+		Title: "Listen fails with EADDRINUSE on a UDP address already bound; TCP may use the same port number",
+		Hint: "Return the error from net.ListenPacket, or wrap it with %w, never %v: errors.Is must still find " +
+			"syscall.EADDRINUSE in it. Do not set SO_REUSEADDR or SO_REUSEPORT, and do not fall back to another port.",
+		Run: checkPortInUse,
+	},
+	{
+		ID: "one-request", Points: 3,
+		Title: "a datagram gets \"Hello, <data>!\" back, from the server's address, to the sender's address",
+		Hint: "ReadFrom returns n and the sender's address; reply with WriteTo(reply, addr) on the same conn, " +
+			"and build the reply from buf[:n], not from the whole buffer.",
+		Run: checkOneRequest,
+	},
+	{
+		ID: "two-clients", Points: 2,
+		Title: "two clients taking turns each get only their own replies",
+		Hint:  "Reply to the address that ReadFrom returned for this datagram, not to one you saved earlier.",
+		Run:   checkTwoClients,
+	},
+	{
+		ID: "back-to-back", Points: 2,
+		Title: "20 datagrams sent at once get 20 replies, one for each",
+		Hint: "One ReadFrom returns exactly one datagram. Loop: read, reply, read again. " +
+			"If you hand work to goroutines, give each its own copy of the data: the next ReadFrom overwrites buf.",
+		Run: checkBackToBack,
+	},
+	{
+		ID: "big-datagram", Points: 2,
+		Title: "a 60,000-byte datagram comes back whole",
+		Hint: "A datagram longer than the read buffer is cut short without any error. " +
+			"Make the buffer 65,535 bytes, larger than any UDP payload.",
+		Run: checkBigDatagram,
+	},
+	{
+		ID: "empty-and-binary", Points: 2,
+		Title: "an empty datagram gets \"Hello, !\"; bytes that are not UTF-8 come back unchanged",
+		Hint: "A zero-length datagram is a datagram: do not skip n == 0. Copy the bytes as they are; " +
+			"do not convert them through runes or clean them up.",
+		Run: checkEmptyAndBinary,
+	},
+	{
+		ID: "keeps-serving", Points: 2,
+		Title: "a datagram whose reply cannot be sent does not stop the server",
+		Hint: "When WriteTo fails (a 65,507-byte datagram makes a reply too large to send), " +
+			"drop that reply and keep looping; return only when reading fails or ctx is done.",
+		Run: checkKeepsServing,
+	},
+	{
+		ID: "stop", Points: 2,
+		Title: "cancelling ctx makes Serve return ctx.Err() within 1s, with no goroutine left behind",
+		Hint: "A blocked ReadFrom does not watch ctx. Use context.AfterFunc(ctx, ...) to set a read deadline " +
+			"in the past, and when ReadFrom fails, return ctx.Err() if ctx is done.",
+		Run: checkStop,
+	},
+	{
+		ID: "ipv6", Points: 1,
+		Title: "the same over IPv6 loopback [::1]",
+		Hint:  "Nothing in your code should assume IPv4: use the net.Addr that ReadFrom returns as it is.",
+		Run: func(c *harness.C, impl Impl) {
+			srv := startServer(c, impl, "udp6")
+			exchange(c, c.NewPeer("harness", "udp6"), srv.addr, "Michael")
+		},
+	},
+}}
+
+func checkListen(c *harness.C, impl Impl) {
+	conn := listen(c, impl, "127.0.0.1:0")
+	if conn == nil {
+		c.Fatalf(`Listen("127.0.0.1:0") returned a nil connection and no error`)
+	}
+	la := conn.LocalAddr()
+	if la == nil || la.Network() != "udp" {
+		c.Fatalf(`Listen("127.0.0.1:0") returned a socket on %v, want a UDP socket`, la)
+	}
+	got := harness.AddrPort(la)
+	if got.Addr() != harness.Loopback("udp4") || got.Port() == 0 {
+		c.Fatalf(`Listen("127.0.0.1:0") bound %v, want 127.0.0.1 with a port the kernel chose (not 0)`, la)
+	}
+	// The socket must really receive there.
+	p := c.NewPeer("harness", "udp4")
+	p.Send(got, []byte("ping"))
+	conn.SetReadDeadline(time.Now().Add(harness.Patience))
+	buf := make([]byte, 16)
+	n, from, err := conn.ReadFrom(buf)
+	if err != nil {
+		c.Fatalf("the socket from Listen did not receive the datagram sent to %v: %v", got, err)
+	}
+	if string(buf[:n]) != "ping" || harness.AddrPort(from) != p.Addr() {
+		c.Fatalf("the socket from Listen read %q from %v, want \"ping\" from %v", buf[:n], from, p.Addr())
+	}
+}
+
+func checkPortInUse(c *harness.C, impl Impl) {
+	// Take a TCP port from the kernel, then ask Listen for the same number
+	// on UDP. Another program may hold that UDP port by chance; then try
+	// another number.
+	var addr string
+	var first net.PacketConn
+	for try := 0; first == nil; try++ {
+		tcp, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			c.Fatalf("harness could not listen on TCP: %v", err)
+		}
+		c.Cleanup(func() { tcp.Close() })
+		addr = tcp.Addr().String()
+		conn, err := callListen(c, impl, addr)
+		if err != nil {
+			if try < 5 && errors.Is(err, syscall.EADDRINUSE) && udpTaken(addr) {
+				continue // not the learner's fault: somebody else has that UDP port
+			}
+			c.Fatalf("Listen(%q) returned error: %v\n(a TCP socket holds that port number, but UDP and TCP ports are separate)", addr, err)
+		}
+		first = conn
+	}
+	if got := harness.AddrPort(first.LocalAddr()).String(); got != addr {
+		c.Fatalf("Listen(%q) bound %v, want exactly %v", addr, got, addr)
+	}
+	second, err := callListen(c, impl, addr)
+	if err == nil {
+		c.Fatalf("Listen(%q) succeeded while another UDP socket was bound there (it returned %v); "+
+			"want an error wrapping syscall.EADDRINUSE", addr, second.LocalAddr())
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		c.Fatalf("Listen(%q) on a bound address returned %q, which does not wrap syscall.EADDRINUSE "+
+			"(errors.Is(err, syscall.EADDRINUSE) is false)", addr, err)
+	}
+	if second != nil {
+		c.Fatalf("Listen(%q) returned an error and a non-nil connection; return nil with the error", addr)
+	}
+}
+
+// udpTaken reports whether a UDP socket other than ours holds addr.
+func udpTaken(addr string) bool {
+	probe, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		return true
+	}
+	probe.Close()
+	return false
+}
+
+func checkOneRequest(c *harness.C, impl Impl) {
+	srv := startServer(c, impl, "udp4")
+	exchange(c, c.NewPeer("harness", "udp4"), srv.addr, "Michael")
+}
+
+func checkTwoClients(c *harness.C, impl Impl) {
+	srv := startServer(c, impl, "udp4")
+	a, b := c.NewPeer("client A", "udp4"), c.NewPeer("client B", "udp4")
+	// Taking turns: any reply that goes to the wrong client shows up as
+	// the next datagram that client reads, in place of its own.
+	exchange(c, a, srv.addr, "Michael")
+	exchange(c, b, srv.addr, "Tracy")
+	exchange(c, a, srv.addr, "Sarah")
+	exchange(c, b, srv.addr, "Bob")
+	exchange(c, a, srv.addr, "last A")
+	exchange(c, b, srv.addr, "last B")
+}
+
+func checkBackToBack(c *harness.C, impl Impl) {
+	srv := startServer(c, impl, "udp4")
+	p := c.NewPeer("harness", "udp4")
+	var want, got []string
+	var msgs [][]byte
+	for i := range 20 {
+		msg := fmt.Sprintf("msg-%02d", i)
+		want = append(want, "Hello, "+msg+"!")
+		msgs = append(msgs, []byte(msg))
+	}
+	p.SendAll(srv.addr, msgs)
+	for range 20 {
+		d, ok := p.Recv(harness.Patience)
+		if !ok {
+			c.Fatalf("sent 20 datagrams, got %d replies within %v; want 20", len(got), harness.Patience)
+		}
+		if d.From != srv.addr {
+			c.Fatalf("a reply came from %s, want every reply from your server %v", c.Who(d.From), srv.addr)
+		}
+		got = append(got, string(d.Data))
+	}
+	// A server may answer in any order (one goroutine per datagram, say),
+	// so compare the replies as a set.
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		c.Fatalf("replies to msg-00 ... msg-19 (sorted) differ (-want +got):\n%s", diff)
+	}
+	// Nothing more may follow: one reply per datagram.
+	exchange(c, p, srv.addr, "last")
+}
+
+func checkBigDatagram(c *harness.C, impl Impl) {
+	srv := startServer(c, impl, "udp4")
+	p := c.NewPeer("harness", "udp4")
+	data := make([]byte, 60000)
+	for i := range data {
+		data[i] = 'a' + byte(i%26)
+	}
+	exchange(c, p, srv.addr, string(data))
+}
+
+func checkEmptyAndBinary(c *harness.C, impl Impl) {
+	srv := startServer(c, impl, "udp4")
+	p := c.NewPeer("harness", "udp4")
+	exchange(c, p, srv.addr, "")
+	exchange(c, p, srv.addr, "\xff\xfe\x00caf\xc3(\x80")
+}
+
+func checkKeepsServing(c *harness.C, impl Impl) {
+	srv := startServer(c, impl, "udp4")
+	p := c.NewPeer("harness", "udp4")
+	// The largest IPv4 UDP payload: its reply is 8 bytes too large to send.
+	p.Send(srv.addr, bytes.Repeat([]byte("x"), 65507))
+	c.Step("(the reply to that would be 65,515 bytes, more than IPv4 can carry, so sending it fails)")
+	p.Send(srv.addr, []byte("Michael"))
+	want := []byte("Hello, Michael!")
+	// Whatever the server did with the first datagram is graded elsewhere;
+	// here the second one must be answered.
+	for range 2 {
+		d, ok := p.Recv(harness.Patience)
+		if !ok {
+			break
+		}
+		if bytes.Equal(d.Data, want) && d.From == srv.addr {
+			return
+		}
+	}
+	c.Fatalf("expected reply %q from %s within %v; got none", want, c.Who(srv.addr), harness.Patience)
+}
+
+func checkStop(c *harness.C, impl Impl) {
+	pkg := harness.PackageOf(impl.Serve)
+	before := harness.Goroutines(pkg)
+	srv := startServer(c, impl, "udp4")
+	exchange(c, c.NewPeer("harness", "udp4"), srv.addr, "Michael")
+
+	c.Step("harness cancels Serve's context")
+	srv.cancel()
+	var err error
+	select {
+	case err = <-srv.done:
+	case <-time.After(StopBound):
+		c.Fatalf("Serve did not return within %v after its context was cancelled", StopBound)
+	}
+	srv.returned = true
+	if !errors.Is(err, context.Canceled) {
+		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled), "+
+			"so the caller knows why it stopped", err)
+	}
+	if left := harness.LeftBehind(pkg, before, StopBound); len(left) > 0 {
+		c.Fatalf("Serve returned but left %d goroutine(s) running, the first:\n%s",
+			len(left), harness.FirstLines(left[0], 8))
+	}
+}
+
+// server is a learner's Serve running on a socket the harness bound.
+type server struct {
+	addr     netip.AddrPort
+	cancel   context.CancelFunc
+	done     chan error // Serve's return value
+	returned bool       // the check has taken Serve's return value
+}
+
+// startServer binds a loopback socket, runs impl.Serve on it and stops it
+// when the check ends. If Serve returns while the check still expects
+// replies, the check is aborted with Serve's error, so a stub fails at once.
+func startServer(c *harness.C, impl Impl, network string) *server {
+	conn := c.Listen(network)
+	s := &server{addr: harness.AddrPort(conn.LocalAddr()), done: make(chan error, 1)}
+	c.Name(s.addr, "your server")
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("Serve panicked: %v", r)
+				c.Abort(err)
+			} else if ctx.Err() == nil {
+				c.Abort(fmt.Errorf("Serve returned while it should still be serving: %v", err))
+			}
+			s.done <- err
+		}()
+		err = impl.Serve(ctx, conn)
+	}()
+	c.Cleanup(func() {
+		cancel()
+		conn.Close() // wakes a Serve that ignores ctx, so the next check starts clean
+		if !s.returned {
+			select {
+			case <-s.done:
+			case <-time.After(StopBound):
+			}
+		}
+	})
+	return s
+}
+
+// exchange sends msg from p to the server and expects "Hello, <msg>!" back.
+func exchange(c *harness.C, p *harness.Peer, srv netip.AddrPort, msg string) {
+	p.Send(srv, []byte(msg))
+	p.Expect(srv, []byte("Hello, "+msg+"!"), "reply")
+}
+
+// listen calls impl.Listen(addr), fails the check on an error and closes the
+// connection when the check ends.
+func listen(c *harness.C, impl Impl, addr string) net.PacketConn {
+	conn, err := callListen(c, impl, addr)
+	if err != nil {
+		c.Fatalf("Listen(%q) returned error: %v", addr, err)
+	}
+	return conn
+}
+
+// callListen calls impl.Listen(addr) with a time bound and closes what it
+// returns when the check ends.
+func callListen(c *harness.C, impl Impl, addr string) (conn net.PacketConn, err error) {
+	c.Call(fmt.Sprintf("Listen(%q)", addr), harness.Patience, func() { conn, err = impl.Listen(addr) })
+	if conn != nil {
+		c.Cleanup(func() { conn.Close() })
+	}
+	return conn, err
+}

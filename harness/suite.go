@@ -1,0 +1,173 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Check is one graded behaviour of a lesson, run against an implementation
+// of type I (a struct of the lesson's functions).
+type Check[I any] struct {
+	ID     string // subtest name: lower-case words joined by hyphens
+	Title  string // what is graded, one line
+	Points int
+	Hint   string // advice for a learner whose code fails the check
+	Run    func(c *C, impl I)
+}
+
+// CheckInfo describes a check without its code, for the grader.
+type CheckInfo struct {
+	ID     string
+	Title  string
+	Points int
+	Hint   string
+}
+
+// Suite is the list of checks of one lesson. The lesson's test file and the
+// reference solution's identical test file both call Run: one suite, two
+// callers.
+type Suite[I any] struct {
+	Checks []Check[I]
+}
+
+// Info describes the suite's checks, in order.
+func (s *Suite[I]) Info() []CheckInfo {
+	infos := make([]CheckInfo, len(s.Checks))
+	for i, ch := range s.Checks {
+		infos[i] = CheckInfo{ID: ch.ID, Title: ch.Title, Points: ch.Points, Hint: ch.Hint}
+	}
+	return infos
+}
+
+// Run runs every check as a subtest of t, in order. A failing subtest shows
+// the check's trace and hint. When the environment variable named by
+// ReportEnv is set, Run also appends one JSON line per check to that file
+// for the grader.
+func (s *Suite[I]) Run(t *testing.T, impl I) {
+	rep := openReport(t)
+	for _, ch := range s.Checks {
+		rep.write(reportLine{Event: "start", ID: ch.ID})
+		var res Result
+		ok := t.Run(ch.ID, func(t *testing.T) {
+			res = RunCheck(ch.ID, CheckBound, func(c *C) { ch.Run(c, impl) })
+			switch res.Status {
+			case Fail:
+				t.Fatalf("%s: %s\n%s\nhint: %s", ch.ID, ch.Title, res.Message, ch.Hint)
+			case Skip:
+				t.Skip(res.Message)
+			}
+		})
+		if !ok && res.Status == Pass {
+			// The check passed, but the testing package failed the subtest:
+			// the race detector saw a data race while it ran.
+			res.Status = Fail
+			res.Message = "the race detector found a data race while this check ran; " +
+				"run `go test -race` in the lesson's folder to see the two conflicting accesses"
+		}
+		rep.write(reportLine{Event: "end", ID: ch.ID, Status: res.Status, Message: res.Message,
+			Millis: float64(res.Duration.Microseconds()) / 1000})
+	}
+}
+
+// Grade runs every check against impl without a testing.T and returns the
+// results in order. The harness's self-tests use it to prove that broken
+// implementations fail.
+func (s *Suite[I]) Grade(impl I) []Result {
+	results := make([]Result, len(s.Checks))
+	for i, ch := range s.Checks {
+		results[i] = RunCheck(ch.ID, CheckBound, func(c *C) { ch.Run(c, impl) })
+	}
+	return results
+}
+
+// GradeOne runs the check with the given ID against impl.
+func (s *Suite[I]) GradeOne(id string, impl I) Result {
+	for _, ch := range s.Checks {
+		if ch.ID == id {
+			return RunCheck(ch.ID, CheckBound, func(c *C) { ch.Run(c, impl) })
+		}
+	}
+	panic(fmt.Sprintf("harness: no check %q in suite", id))
+}
+
+// ReportEnv names the environment variable through which the grader asks a
+// lesson's test binary to write its results.
+const ReportEnv = "UDPBOOK_REPORT"
+
+// reportLine is one line of the report file: a check started, or a check
+// ended with its result. A check that started and never ended was running
+// when the test binary crashed or was killed.
+type reportLine struct {
+	Event   string  `json:"event"`
+	ID      string  `json:"id"`
+	Status  Status  `json:"status,omitempty"`
+	Message string  `json:"message,omitempty"`
+	Millis  float64 `json:"ms,omitempty"`
+}
+
+// ReportLine is the exported form of one report line, for the grader.
+type ReportLine = reportLine
+
+type report struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openReport(t *testing.T) *report {
+	name := os.Getenv(ReportEnv)
+	if name == "" {
+		return &report{}
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatalf("open report file: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &report{f: f}
+}
+
+func (r *report) write(line reportLine) {
+	if r.f == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, _ := json.Marshal(line)
+	// Each line goes out in one write so that a crash leaves whole lines.
+	r.f.Write(append(b, '\n'))
+}
+
+// Call runs f, a call into learner code described by call (such as
+// `Listen("127.0.0.1:0")`), on its own goroutine and waits at most d for it.
+// A panic in f, or a call still running after d, fails the check with a
+// message naming the call, so a learner's deadlock or panic never takes the
+// grader down with it.
+func (c *C) Call(call string, d time.Duration, f func()) {
+	done := make(chan any, 1)
+	go func() {
+		defer func() {
+			r := recover()
+			if r != nil {
+				r = fmt.Sprintf("%v\n%s", r, panicFrames(debug.Stack()))
+			}
+			done <- r
+		}()
+		f()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r != nil {
+			c.Fatalf("%s panicked: %v", call, r)
+		}
+	case <-t.C:
+		c.Fatalf("%s did not return within %v: something in it blocks forever "+
+			"(a read without a deadline, a channel nobody sends on, a lock held forever)", call, d)
+	}
+}

@@ -1,0 +1,54 @@
+// Package echoserver is lesson 01 of udpbook: a UDP server that answers
+// every datagram with a greeting.
+//
+// # Binding
+//
+// A UDP server starts by binding a socket to an address: Listen. There is
+// no listen-and-accept as in TCP; once bound, the socket receives datagrams
+// from anyone.
+//
+// # Serving
+//
+// Serve reads one datagram at a time, and each read tells it who sent the
+// datagram. It sends the reply straight back to that address. One socket
+// serves every client, with no connection and no per-client state.
+//
+// # Stopping
+//
+// Serve runs until its context is done. A blocked read does not watch a
+// context, so Serve sets a read deadline in the past when the context ends,
+// which wakes the read up.
+package echoserver
+
+import (
+	"context"
+	"errors"
+	"net"
+)
+
+// Listen binds a UDP socket to addr, such as "127.0.0.1:9999" or
+// "[::1]:0", and returns it. A port of 0 lets the kernel choose a free
+// port; read it back from the connection's LocalAddr.
+//
+// A UDP port can be bound by one socket at a time: if another UDP socket is
+// bound to addr already, Listen returns an error that wraps
+// syscall.EADDRINUSE. A TCP socket on the same port number does not count:
+// UDP and TCP ports are separate.
+func Listen(addr string) (net.PacketConn, error) {
+	return nil, errors.New("Listen is not written yet: see docs/01-echo-server.md, step 1")
+}
+
+// Serve answers every datagram that arrives on conn with "Hello, <data>!",
+// sent from conn to the datagram's sender, until ctx is done. Then it
+// returns ctx.Err(). It returns early only if reading from conn fails for
+// another reason, such as conn being closed.
+//
+// Every datagram gets its own reply, whatever its size (up to the largest
+// UDP payload) or content: an empty datagram gets "Hello, !", and bytes that
+// are not UTF-8 come back unchanged. A reply that cannot be sent is dropped,
+// as the network drops datagrams, and Serve goes on with the next one.
+//
+// Serve does not close conn; the caller does.
+func Serve(ctx context.Context, conn net.PacketConn) error {
+	return errors.New("Serve is not written yet: see docs/01-echo-server.md, step 2")
+}
