@@ -112,6 +112,15 @@ func (c *C) Name(addr netip.AddrPort, name string) {
 	c.names[addr] = name
 }
 
+// NameNew names addr as Name does, unless it has a name already.
+func (c *C) NameNew(addr netip.AddrPort, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.names[addr]; !ok {
+		c.names[addr] = name
+	}
+}
+
 // Who returns addr with its name for the trace: "your server 127.0.0.1:40312".
 func (c *C) Who(addr netip.AddrPort) string {
 	c.mu.Lock()

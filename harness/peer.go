@@ -159,7 +159,9 @@ func (p *Peer) Expect(from netip.AddrPort, want []byte, what string) Datagram {
 func (p *Peer) Drain() []Datagram {
 	var ds []Datagram
 	for {
-		d, ok := p.Recv(0)
+		// Go does not even try a read whose deadline has passed, so give
+		// it a moment; what is queued returns at once.
+		d, ok := p.Recv(10 * time.Millisecond)
 		if !ok {
 			return ds
 		}
