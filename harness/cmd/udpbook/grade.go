@@ -1,0 +1,395 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"udpbook/harness"
+	"udpbook/harness/registry"
+)
+
+// The states of a lesson, as the table shows them.
+const (
+	NotStarted  = "not started"
+	InProgress  = "in progress"
+	Done        = "done"
+	NoCompile   = "does not compile"
+	TimedOut    = "timed out"
+	Crashed     = "crashed"
+	NotGradable = "could not grade"
+)
+
+// The statuses of a check: harness.Pass, Fail and Skip, and these.
+const (
+	StatusError   = "error"   // the lesson did not compile
+	StatusTimeout = "timeout" // the test binary was stopped while this check ran
+	StatusNotRun  = "not run" // the test binary ended before this check
+)
+
+// CheckResult is the outcome of one check.
+type CheckResult struct {
+	harness.CheckInfo
+	Status   string
+	Message  string
+	Duration time.Duration
+}
+
+// LessonResult is the outcome of grading one lesson.
+type LessonResult struct {
+	Lesson   registry.Lesson
+	State    string
+	Checks   []CheckResult
+	Detail   string // compiler errors, or what a crash or time-out printed
+	Duration time.Duration
+}
+
+// Passed returns how many checks passed and how many points they give.
+func (r LessonResult) Passed() (checks, points int) {
+	for _, c := range r.Checks {
+		if c.Status == string(harness.Pass) {
+			checks++
+			points += c.Points
+		}
+	}
+	return checks, points
+}
+
+// Skipped returns how many checks were skipped.
+func (r LessonResult) Skipped() int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Status == string(harness.Skip) {
+			n++
+		}
+	}
+	return n
+}
+
+// FirstFailure returns the first check that did not pass or skip.
+func (r LessonResult) FirstFailure() (CheckResult, bool) {
+	for _, c := range r.Checks {
+		if c.Status != string(harness.Pass) && c.Status != string(harness.Skip) {
+			return c, true
+		}
+	}
+	return CheckResult{}, false
+}
+
+// Grader grades lessons of the workbook at Root.
+type Grader struct {
+	Root      string        // the workbook's top folder
+	Solutions bool          // grade the reference solutions in place of the learner's files
+	Race      bool          // build with the race detector
+	RunBound  time.Duration // how long a lesson's test binary may run
+	Overlay   map[string]string
+	Jobs      int // lessons graded at once
+	Progress  func(l registry.Lesson, event string)
+}
+
+// Grade grades the given lessons, Jobs at a time, and returns the results
+// in the order given.
+func (g *Grader) Grade(ctx context.Context, lessons []registry.Lesson) []LessonResult {
+	results := make([]LessonResult, len(lessons))
+	jobs := g.Jobs
+	if jobs < 1 {
+		jobs = 1
+	}
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, l := range lessons {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = g.gradeOne(ctx, l)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (g *Grader) progress(l registry.Lesson, event string) {
+	if g.Progress != nil {
+		g.Progress(l, event)
+	}
+}
+
+func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) LessonResult {
+	start := time.Now()
+	res := LessonResult{Lesson: l}
+	for _, info := range l.Checks {
+		res.Checks = append(res.Checks, CheckResult{CheckInfo: info, Status: StatusNotRun})
+	}
+	defer func() { res.Duration = time.Since(start) }()
+
+	tmp, err := os.MkdirTemp("", "udpbook-"+l.Number+"-")
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	defer os.RemoveAll(tmp)
+
+	// Build the test binary on its own first, so that a compile error is
+	// told apart from a failing test, and compile time does not count
+	// against the time bound of the run.
+	g.progress(l, "building")
+	bin := filepath.Join(tmp, "lesson.test")
+	args := []string{"test", "-c", "-o", bin}
+	if g.Race {
+		args = append(args, "-race")
+	}
+	overlay, err := g.overlay(l, tmp)
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
+	args = append(args, "./"+filepath.ToSlash(l.Dir()))
+	build := exec.CommandContext(ctx, "go", args...)
+	build.Dir = g.Root
+	out, err := build.CombinedOutput()
+	if err != nil {
+		for i := range res.Checks {
+			res.Checks[i].Status = StatusError
+		}
+		return g.fail(res, NoCompile, compilerErrors(string(out)))
+	}
+
+	g.progress(l, "running")
+	report := filepath.Join(tmp, "report.jsonl")
+	runCtx, cancel := context.WithTimeout(ctx, g.RunBound+5*time.Second)
+	defer cancel()
+	run := exec.CommandContext(runCtx, bin,
+		"-test.run", "^"+l.Test+"$",
+		"-test.timeout", g.RunBound.String(),
+		"-test.count", "1")
+	run.Dir = filepath.Join(g.Root, l.Dir())
+	run.Env = append(os.Environ(), harness.ReportEnv+"="+report)
+	var output bytes.Buffer
+	run.Stdout = &tailWriter{w: &output, n: 1 << 20}
+	run.Stderr = run.Stdout
+	run.WaitDelay = time.Second
+	killGroup(run) // the lesson may start processes of its own
+	runErr := run.Run()
+
+	lines, err := readReport(report)
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	running := "" // the check that started and never ended
+	for _, line := range lines {
+		for i := range res.Checks {
+			if res.Checks[i].ID != line.ID {
+				continue
+			}
+			if line.Event == "start" {
+				running = line.ID
+				continue
+			}
+			running = ""
+			res.Checks[i].Status = string(line.Status)
+			res.Checks[i].Message = line.Message
+			res.Checks[i].Duration = time.Duration(line.Millis * float64(time.Millisecond))
+		}
+	}
+
+	text := output.String()
+	timedOut := runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after")
+	switch {
+	case timedOut:
+		for i := range res.Checks {
+			if res.Checks[i].ID == running {
+				res.Checks[i].Status = StatusTimeout
+				res.Checks[i].Message = fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
+					"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound)
+			}
+		}
+		res.State = TimedOut
+		res.Detail = crashLines(text, l.Dir())
+	case running != "" || (runErr != nil && len(lines) == 0):
+		for i := range res.Checks {
+			if res.Checks[i].ID == running {
+				res.Checks[i].Status = string(harness.Fail)
+				res.Checks[i].Message = "the lesson's test crashed while this check ran:\n" + crashLines(text, l.Dir())
+			}
+		}
+		res.State = Crashed
+		res.Detail = crashLines(text, l.Dir())
+	default:
+		res.State = lessonState(res)
+	}
+	g.progress(l, "done")
+	return res
+}
+
+func (g *Grader) fail(res LessonResult, state, detail string) LessonResult {
+	res.State = state
+	res.Detail = detail
+	g.progress(res.Lesson, "done")
+	return res
+}
+
+// lessonState says how far a lesson that ran to the end has got.
+func lessonState(res LessonResult) string {
+	passed, _ := res.Passed()
+	if _, failed := res.FirstFailure(); !failed {
+		return Done
+	}
+	if passed > 0 {
+		return InProgress
+	}
+	// Nothing passed: if every failure is a stub's "not written yet", the
+	// learner has not begun.
+	for _, c := range res.Checks {
+		if c.Status == string(harness.Fail) && !strings.Contains(c.Message, "is not written yet") {
+			return InProgress
+		}
+	}
+	return NotStarted
+}
+
+// overlay writes a go build -overlay file that replaces the lesson's Go
+// files with the reference solution's, or with g.Overlay's, and returns its
+// name; "" when there is nothing to replace. Nothing on disk is changed.
+func (g *Grader) overlay(l registry.Lesson, tmp string) (string, error) {
+	replace := map[string]string{}
+	if g.Solutions {
+		lessonDir := filepath.Join(g.Root, l.Dir())
+		solDir := filepath.Join(g.Root, l.SolutionDir())
+		old, err := filepath.Glob(filepath.Join(lessonDir, "*.go"))
+		if err != nil {
+			return "", err
+		}
+		for _, f := range old {
+			if !strings.HasSuffix(f, "_test.go") {
+				replace[f] = "" // deleted, unless the solution has it too
+			}
+		}
+		sol, err := filepath.Glob(filepath.Join(solDir, "*.go"))
+		if err != nil {
+			return "", err
+		}
+		for _, f := range sol {
+			if !strings.HasSuffix(f, "_test.go") {
+				replace[filepath.Join(lessonDir, filepath.Base(f))] = f
+			}
+		}
+	}
+	for from, to := range g.Overlay {
+		replace[filepath.Join(g.Root, from)] = to
+	}
+	if len(replace) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(map[string]any{"Replace": replace})
+	if err != nil {
+		return "", err
+	}
+	name := filepath.Join(tmp, "overlay.json")
+	return name, os.WriteFile(name, b, 0o644)
+}
+
+func readReport(name string) ([]harness.ReportLine, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // the binary died before its first check
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var lines []harness.ReportLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var line harness.ReportLine
+		if json.Unmarshal(sc.Bytes(), &line) == nil {
+			lines = append(lines, line)
+		}
+	}
+	return lines, sc.Err()
+}
+
+var compilerLine = regexp.MustCompile(`^\S+\.go:\d+(:\d+)?: `)
+
+// compilerErrors keeps the first lines of the compiler's complaints.
+func compilerErrors(out string) string {
+	var keep []string
+	for _, line := range strings.Split(out, "\n") {
+		if compilerLine.MatchString(line) || strings.HasPrefix(line, "\t") && len(keep) > 0 {
+			keep = append(keep, strings.TrimPrefix(line, "./"))
+		}
+		if len(keep) == 6 {
+			break
+		}
+	}
+	if len(keep) == 0 {
+		return strings.TrimSpace(out)
+	}
+	return strings.Join(keep, "\n")
+}
+
+// crashLines keeps what helps with a crash or a time-out: the panic or
+// fatal error line and the first stack frames in the lesson's own files.
+func crashLines(out, dir string) string {
+	lines := strings.Split(out, "\n")
+	var keep []string
+	for i, line := range lines {
+		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+			keep = append(keep, line)
+			// The first frames in the learner's own folder.
+			frames := 0
+			for j := i + 1; j+1 < len(lines) && frames < 3; j++ {
+				if strings.Contains(lines[j+1], "/"+filepath.ToSlash(dir)+"/") {
+					keep = append(keep, "  "+strings.TrimSpace(lines[j]), "      "+strings.TrimSpace(lines[j+1]))
+					frames++
+					j++
+				}
+			}
+			break
+		}
+	}
+	if len(keep) == 0 {
+		// No panic: show the end of the output.
+		tail := lines
+		if len(tail) > 8 {
+			tail = tail[len(tail)-8:]
+		}
+		return strings.TrimSpace(strings.Join(tail, "\n"))
+	}
+	return strings.Join(keep, "\n")
+}
+
+// tailWriter keeps the last n bytes or so written to it, so a learner's
+// program printing in a loop cannot fill the memory, and a panic at the end
+// of its output is still there to read.
+type tailWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+	n  int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.w.Write(p)
+	if t.w.Len() > 2*t.n {
+		t.w.Next(t.w.Len() - t.n)
+		rest := append([]byte(nil), t.w.Bytes()...)
+		t.w.Reset()
+		t.w.Write(rest)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,204 @@
+// Command udpbook grades the workbook's lessons.
+//
+//	go run ./harness/cmd/udpbook check          # every lesson
+//	go run ./harness/cmd/udpbook check 02       # one lesson
+//	go run ./harness/cmd/udpbook list           # the lessons
+//
+// `make check` and `make check LESSON=02` run the same. Each lesson is
+// built and run in a process of its own, so a lesson that does not compile,
+// crashes or hangs is reported as such and the others are still graded.
+// See docs/grading.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"udpbook/harness/registry"
+)
+
+const usage = `udpbook grades the lessons of the UDP workbook.
+
+Usage:
+  udpbook check [flags] [LESSON...]   grade lessons (all of them if none is named)
+  udpbook list                        list the lessons
+
+A LESSON is its number (01 or 1) or its folder name (01-echo-server).
+
+Flags for check:
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		checkFlags(stderr, new(checkOptions)).PrintDefaults()
+		return 2
+	}
+	root, err := findRoot()
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 2
+	}
+	switch args[0] {
+	case "check":
+		return check(root, args[1:], stdout, stderr)
+	case "list":
+		for _, l := range registry.Lessons() {
+			fmt.Fprintf(stdout, "%s  %-22s %2d checks  %2d points  %s\n", l.Number, l.Title, len(l.Checks), l.Points(), l.Doc())
+		}
+		return 0
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		checkFlags(stdout, new(checkOptions)).PrintDefaults()
+		return 0
+	}
+	fmt.Fprintf(stderr, "udpbook: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+type checkOptions struct {
+	solutions bool
+	race      string
+	bound     time.Duration
+	jobs      int
+}
+
+func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
+	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
+	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
+	fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "how many lessons to grade at once")
+	return fs
+}
+
+func check(root string, args []string, stdout, stderr io.Writer) int {
+	var opts checkOptions
+	fs := checkFlags(stderr, &opts)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	lessons, err := pickLessons(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 2
+	}
+	race, err := raceSetting(opts.race)
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	g := &Grader{Root: root, Solutions: opts.solutions, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
+	what := "your lessons"
+	if opts.solutions {
+		what = "the reference solutions"
+	}
+	detector := "race detector off"
+	if race {
+		detector = "race detector on"
+	}
+	fmt.Fprintf(stdout, "udpbook: grading %s (%s)\n\n", what, detector)
+	results := g.Grade(ctx, lessons)
+	printTable(stdout, results)
+	if ctx.Err() != nil {
+		return 130
+	}
+	for _, r := range results {
+		if _, failed := r.FirstFailure(); failed || r.State == NotGradable {
+			return 1
+		}
+	}
+	return 0
+}
+
+// pickLessons returns the lessons named in args, or all of them.
+func pickLessons(args []string) ([]registry.Lesson, error) {
+	all := registry.Lessons()
+	if len(args) == 0 {
+		return all, nil
+	}
+	var picked []registry.Lesson
+	for _, a := range args {
+		found := false
+		for _, l := range all {
+			if a == l.Number || "0"+a == l.Number || a == l.Name() || a == l.Slug || strings.TrimSuffix(filepath.Base(a), "/") == l.Name() {
+				picked = append(picked, l)
+				found = true
+			}
+		}
+		if !found {
+			var names []string
+			for _, l := range all {
+				names = append(names, l.Number)
+			}
+			return nil, fmt.Errorf("no lesson %q: the lessons are %s", a, strings.Join(names, ", "))
+		}
+	}
+	return picked, nil
+}
+
+// raceSetting turns on, off or auto into whether to use -race. The race
+// detector needs cgo and a C compiler.
+func raceSetting(s string) (bool, error) {
+	switch s {
+	case "on", "true", "1":
+		return true, nil
+	case "off", "false", "0":
+		return false, nil
+	case "auto", "":
+		out, err := exec.Command("go", "env", "CGO_ENABLED", "CC").Output()
+		if err != nil {
+			return false, nil
+		}
+		fields := strings.Fields(string(out))
+		if len(fields) < 2 || fields[0] != "1" {
+			return false, nil
+		}
+		_, err = exec.LookPath(fields[1])
+		return err == nil, nil
+	}
+	return false, fmt.Errorf("-race=%s: want on, off or auto", s)
+}
+
+// findRoot returns the workbook's top folder: the nearest folder at or
+// above the current one whose go.mod declares module udpbook.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if f, err := os.Open(filepath.Join(dir, "go.mod")); err == nil {
+			sc := bufio.NewScanner(f)
+			sc.Scan()
+			f.Close()
+			if strings.TrimSpace(sc.Text()) == "module udpbook" {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the udpbook workbook: run this from the workbook's folder")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// printTable prints one line per lesson, a total, and then what to do
+// next: the first failing check of the first unfinished lesson, with its
+// trace and hint.
+func printTable(w io.Writer, results []LessonResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "  lesson\tchecks\tpoints\tstate")
+	var checks, maxChecks, points, maxPoints int
+	for _, r := range results {
+		c, p := r.Passed()
+		checks, points = checks+c, points+p
+		maxChecks, maxPoints = maxChecks+len(r.Checks), maxPoints+r.Lesson.Points()
+		state := r.State
+		if n := r.Skipped(); n > 0 {
+			state += fmt.Sprintf(" (%d skipped)", n)
+		}
+		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks), p, r.Lesson.Points(), state)
+	}
+	if len(results) > 1 {
+		fmt.Fprintf(tw, "  total\t%d/%d\t%d/%d\n", checks, maxChecks, points, maxPoints)
+	}
+	tw.Flush()
+
+	for _, r := range results {
+		if r.State == Done {
+			continue
+		}
+		fmt.Fprintln(w)
+		l := r.Lesson
+		switch r.State {
+		case NoCompile:
+			fmt.Fprintf(w, "Next: lesson %s %s does not compile:\n%s\n", l.Number, l.Title, indent(r.Detail, "  "))
+			fmt.Fprintf(w, "  hint: fix the first error first; later ones often follow from it. The chapter: %s\n", l.Doc())
+			return
+		case NotGradable:
+			fmt.Fprintf(w, "Lesson %s %s could not be graded: %s\n", l.Number, l.Title, r.Detail)
+			return
+		}
+		c, ok := r.FirstFailure()
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "Next: lesson %s %s, check %q: %s\n", l.Number, l.Title, c.ID, c.Title)
+		if r.State == Crashed || r.State == TimedOut {
+			fmt.Fprintf(w, "  the lesson %s; what it printed:\n%s\n", strings.ToLower(r.State), indent(r.Detail, "    "))
+		}
+		if c.Message != "" {
+			fmt.Fprintln(w, indent(c.Message, "  "))
+		}
+		fmt.Fprintf(w, "  hint: %s\n", c.Hint)
+		fmt.Fprintf(w, "  chapter: %s · run just this lesson: make check LESSON=%s\n", l.Doc(), l.Number)
+		return
+	}
+	if points == maxPoints && maxPoints > 0 {
+		fmt.Fprintln(w, "\nEvery check passes. Well done.")
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, line := range lines {
+		lines[i] = prefix + line
+	}
+	return strings.Join(lines, "\n")
+}
