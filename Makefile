@@ -17,7 +17,7 @@ SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 .PHONY: check test fmt vet grader
 
 check: grader
-	@$(GRADER) check $(LESSON)
+	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
 
 grader:
 	@mkdir -p .udpbook

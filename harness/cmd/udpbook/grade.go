@@ -126,9 +126,9 @@ func (g *Grader) progress(l registry.Lesson, event string) {
 	}
 }
 
-func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) LessonResult {
+func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonResult) {
 	start := time.Now()
-	res := LessonResult{Lesson: l}
+	res.Lesson = l
 	for _, info := range l.Checks {
 		res.Checks = append(res.Checks, CheckResult{CheckInfo: info, Status: StatusNotRun})
 	}
@@ -182,7 +182,9 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) LessonResult {
 	run.Stderr = run.Stdout
 	run.WaitDelay = time.Second
 	killGroup(run) // the lesson may start processes of its own
+	stopWatching := g.watchReport(l, report)
 	runErr := run.Run()
+	stopWatching()
 
 	lines, err := readReport(report)
 	if err != nil {
@@ -232,6 +234,41 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) LessonResult {
 	}
 	g.progress(l, "done")
 	return res
+}
+
+// watchReport tells Progress how many checks have ended, as the report
+// file grows, until the returned function is called.
+func (g *Grader) watchReport(l registry.Lesson, report string) (stop func()) {
+	if g.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				lines, _ := readReport(report)
+				ended := 0
+				for _, line := range lines {
+					if line.Event == "end" {
+						ended++
+					}
+				}
+				g.progress(l, fmt.Sprintf("running %d/%d", ended, len(l.Checks)))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 func (g *Grader) fail(res LessonResult, state, detail string) LessonResult {

@@ -72,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 type checkOptions struct {
+	jsonFile  string
+	junitFile string
 	solutions bool
 	race      string
 	bound     time.Duration
@@ -81,6 +83,8 @@ type checkOptions struct {
 func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.StringVar(&o.jsonFile, "json", "", "also write the results to this file as JSON (Exercism's format, with points)")
+	fs.StringVar(&o.junitFile, "junit", "", "also write the results to this file as JUnit XML")
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
@@ -108,6 +112,11 @@ func check(root string, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	g := &Grader{Root: root, Solutions: opts.solutions, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
+	var pl *progressLine
+	if isTerminal(stderr) {
+		pl = newProgressLine(stderr)
+		g.Progress = pl.update
+	}
 	what := "your lessons"
 	if opts.solutions {
 		what = "the reference solutions"
@@ -117,10 +126,27 @@ func check(root string, args []string, stdout, stderr io.Writer) int {
 		detector = "race detector on"
 	}
 	fmt.Fprintf(stdout, "udpbook: grading %s (%s)\n\n", what, detector)
+	start := time.Now()
 	results := g.Grade(ctx, lessons)
-	printTable(stdout, results)
+	elapsed := time.Since(start)
+	if pl != nil {
+		pl.clear()
+	}
+	printTable(stdout, results, palette{useColour(stdout)})
 	if ctx.Err() != nil {
 		return 130
+	}
+	if opts.jsonFile != "" {
+		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, nil, elapsed)); err != nil {
+			fmt.Fprintln(stderr, "udpbook:", err)
+			return 2
+		}
+	}
+	if opts.junitFile != "" {
+		if err := writeJUnit(opts.junitFile, results, elapsed); err != nil {
+			fmt.Fprintln(stderr, "udpbook:", err)
+			return 2
+		}
 	}
 	for _, r := range results {
 		if _, failed := r.FirstFailure(); failed || r.State == NotGradable {

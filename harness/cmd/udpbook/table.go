@@ -10,7 +10,7 @@ import (
 // printTable prints one line per lesson, a total, and then what to do
 // next: the first failing check of the first unfinished lesson, with its
 // trace and hint.
-func printTable(w io.Writer, results []LessonResult) {
+func printTable(w io.Writer, results []LessonResult, pal palette) {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "  lesson\tchecks\tpoints\tstate")
 	var checks, maxChecks, points, maxPoints int
@@ -22,7 +22,7 @@ func printTable(w io.Writer, results []LessonResult) {
 		if n := r.Skipped(); n > 0 {
 			state += fmt.Sprintf(" (%d skipped)", n)
 		}
-		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks), p, r.Lesson.Points(), state)
+		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks), p, r.Lesson.Points(), pal.state(state))
 	}
 	if len(results) > 1 {
 		fmt.Fprintf(tw, "  total\t%d/%d\t%d/%d\n", checks, maxChecks, points, maxPoints)
@@ -48,7 +48,7 @@ func printTable(w io.Writer, results []LessonResult) {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(w, "Next: lesson %s %s, check %q: %s\n", l.Number, l.Title, c.ID, c.Title)
+		fmt.Fprintf(w, "%s lesson %s %s, check %q: %s\n", pal.bold("Next:"), l.Number, l.Title, c.ID, c.Title)
 		if r.State == Crashed || r.State == TimedOut {
 			fmt.Fprintf(w, "  the lesson %s; what it printed:\n%s\n", strings.ToLower(r.State), indent(r.Detail, "    "))
 		}

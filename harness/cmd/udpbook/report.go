@@ -1,0 +1,220 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"udpbook/harness"
+)
+
+// The JSON report follows the results format of Exercism's test runners
+// (version 3: a status, a message, and the tests in order with name,
+// status, message and output), with points added for grading, and the
+// same tests grouped by lesson.
+
+// JSONReport is the whole report.
+type JSONReport struct {
+	Version    int          `json:"version"`
+	Status     string       `json:"status"` // pass, fail or error
+	Message    string       `json:"message,omitempty"`
+	Score      int          `json:"score"`
+	MaxScore   int          `json:"max_score"`
+	Race       bool         `json:"race_detector"`
+	Solutions  bool         `json:"solutions,omitempty"`
+	Modified   []string     `json:"modified_files,omitempty"`
+	DurationMS int64        `json:"duration_ms"`
+	Lessons    []JSONLesson `json:"lessons"`
+	Tests      []JSONTest   `json:"tests"`
+}
+
+// JSONLesson is one lesson's part of the report.
+type JSONLesson struct {
+	Lesson     string     `json:"lesson"`
+	Name       string     `json:"name"`
+	State      string     `json:"state"`
+	Score      int        `json:"score"`
+	MaxScore   int        `json:"max_score"`
+	Passed     int        `json:"passed"`
+	Checks     int        `json:"checks"`
+	Detail     string     `json:"detail,omitempty"`
+	DurationMS int64      `json:"duration_ms"`
+	Tests      []JSONTest `json:"tests"`
+}
+
+// JSONTest is one check.
+type JSONTest struct {
+	Name       string  `json:"name"` // "01-echo-server/listen"
+	TaskID     int     `json:"task_id"`
+	Status     string  `json:"status"` // pass, fail, error, timeout, skip, not run
+	Message    string  `json:"message,omitempty"`
+	Output     string  `json:"output,omitempty"`
+	Points     int     `json:"points"`
+	MaxPoints  int     `json:"max_points"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// maxMessage keeps messages short enough to read in a CI page; the trace's
+// start and its failing last lines matter most.
+const maxMessage = 2000
+
+func trimMessage(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	head, tail := s[:maxMessage/2], s[len(s)-maxMessage/2:]
+	return head + "\n[... trimmed ...]\n" + tail
+}
+
+func buildJSON(results []LessonResult, race, solutions bool, modified []string, d time.Duration) JSONReport {
+	rep := JSONReport{Version: 3, Status: "pass", Race: race, Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
+	for i, r := range results {
+		checks, points := r.Passed()
+		jl := JSONLesson{
+			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
+			Score: points, MaxScore: r.Lesson.Points(), Passed: checks, Checks: len(r.Checks),
+			Detail: trimMessage(r.Detail), DurationMS: r.Duration.Milliseconds(),
+		}
+		for _, c := range r.Checks {
+			jt := JSONTest{
+				Name: r.Lesson.Name() + "/" + c.ID, TaskID: i + 1, Status: c.Status,
+				Message: trimMessage(c.Message), MaxPoints: c.Points,
+				DurationMS: float64(c.Duration.Microseconds()) / 1000,
+			}
+			if c.Status == string(harness.Pass) {
+				jt.Points = c.Points
+			} else if c.Status != string(harness.Skip) {
+				jt.Output = "hint: " + c.Hint
+			}
+			jl.Tests = append(jl.Tests, jt)
+			rep.Tests = append(rep.Tests, jt)
+		}
+		rep.Score += points
+		rep.MaxScore += jl.MaxScore
+		switch {
+		case r.State == NoCompile || r.State == NotGradable:
+			rep.Status = "error"
+			if rep.Message == "" {
+				rep.Message = fmt.Sprintf("lesson %s %s: %s", r.Lesson.Number, r.State, firstLine(r.Detail))
+			}
+		case r.State != Done && rep.Status == "pass":
+			rep.Status = "fail"
+		}
+		rep.Lessons = append(rep.Lessons, jl)
+	}
+	return rep
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func writeJSON(name string, rep JSONReport) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, append(b, '\n'), 0o644)
+}
+
+// JUnit XML, as most CI systems display it: a test suite per lesson, a
+// test case per check.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemErr  string          `xml:"system-err,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",cdata"`
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
+	all := junitSuites{Name: "udpbook", Time: seconds(d)}
+	for _, r := range results {
+		_, points := r.Passed()
+		s := junitSuite{
+			Name: r.Lesson.Name(), Time: seconds(r.Duration),
+			Properties: []junitProperty{
+				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.Lesson.Points())},
+			},
+			SystemErr: r.Detail,
+		}
+		for _, c := range r.Checks {
+			jc := junitCase{Name: c.ID, Classname: "udpbook." + r.Lesson.Name(), Time: seconds(c.Duration)}
+			text := trimMessage(c.Message) + "\nhint: " + c.Hint
+			switch c.Status {
+			case string(harness.Pass):
+			case string(harness.Skip):
+				jc.Skipped = &junitProblem{Message: firstLine(c.Message)}
+				s.Skipped++
+			case StatusError, StatusTimeout:
+				jc.Error = &junitProblem{Message: firstLine(c.Message), Type: c.Status, Text: text}
+				if c.Status == StatusError {
+					jc.Error.Message = "does not compile"
+					jc.Error.Text = r.Detail
+				}
+				s.Errors++
+			default:
+				jc.Failure = &junitProblem{Message: fmt.Sprintf("%s (0/%d points)", c.Title, c.Points), Type: c.Status, Text: text}
+				s.Failures++
+			}
+			s.Cases = append(s.Cases, jc)
+			s.Tests++
+		}
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Skipped += s.Skipped
+		all.Suites = append(all.Suites, s)
+	}
+	return all
+}
+
+func writeJUnit(name string, results []LessonResult, d time.Duration) error {
+	b, err := xml.MarshalIndent(buildJUnit(results, d), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, append([]byte(xml.Header), append(b, '\n')...), 0o644)
+}
