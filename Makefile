@@ -4,6 +4,8 @@
 #   make test                the workbook's own test: harness self-tests,
 #                            every solution at 100% with -race, every stub
 #                            failing cleanly, gofmt and go vet
+#   make pristine            (workbook authors) refresh the grader's copies
+#                            of the lessons and the harness after a change
 #
 # Everything runs on the loopback interface, on ports the kernel picks.
 
@@ -14,7 +16,7 @@ GRADER := .udpbook/udpbook
 # which fail until they are written.
 SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
-.PHONY: check test fmt vet grader
+.PHONY: check test fmt vet grader pristine
 
 check: grader
 	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
@@ -31,3 +33,6 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+pristine:
+	$(GO) test ./harness/pristine -run TestCopiesMatchTheWorkbook -update

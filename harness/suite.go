@@ -1,6 +1,9 @@
 package harness
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -99,6 +102,25 @@ func (s *Suite[I]) GradeOne(id string, impl I) Result {
 // lesson's test binary to write its results.
 const ReportEnv = "UDPBOOK_REPORT"
 
+// KeyEnv names the environment variable through which the grader passes
+// the key that signs report lines: "fd3" for a descriptor, or the key
+// itself where descriptors cannot be passed.
+const KeyEnv = "UDPBOOK_KEY"
+
+// reportKey signs report lines, so that the grader can tell them from lines
+// the learner's code might write into the report file.
+var reportKey = loadKey()
+
+// Sign returns the signature of a report line: an HMAC-SHA256 of the line
+// without its signature.
+func Sign(key []byte, line ReportLine) string {
+	line.MAC = ""
+	b, _ := json.Marshal(line)
+	m := hmac.New(sha256.New, key)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // reportLine is one line of the report file: a check started, or a check
 // ended with its result. A check that started and never ended was running
 // when the test binary crashed or was killed.
@@ -108,6 +130,7 @@ type reportLine struct {
 	Status  Status  `json:"status,omitempty"`
 	Message string  `json:"message,omitempty"`
 	Millis  float64 `json:"ms,omitempty"`
+	MAC     string  `json:"mac,omitempty"`
 }
 
 // ReportLine is the exported form of one report line, for the grader.
@@ -137,6 +160,9 @@ func (r *report) write(line reportLine) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if reportKey != nil {
+		line.MAC = Sign(reportKey, line)
+	}
 	b, _ := json.Marshal(line)
 	// Each line goes out in one write so that a crash leaves whole lines.
 	r.f.Write(append(b, '\n'))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"udpbook/harness"
+	"udpbook/harness/pristine"
 	"udpbook/harness/registry"
 )
 
@@ -52,6 +54,8 @@ type LessonResult struct {
 	Checks   []CheckResult
 	Detail   string // compiler errors, or what a crash or time-out printed
 	Duration time.Duration
+	Modified []pristine.Problem // graded files that differ from the workbook's (graded with the workbook's)
+	Forged   int                // report lines without the harness's signature (ignored)
 }
 
 // Passed returns how many checks passed and how many points they give.
@@ -140,6 +144,16 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	defer os.RemoveAll(tmp)
 
+	if why, err := screen(g.Root, l); err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	} else if why != "" {
+		for i := range res.Checks {
+			res.Checks[i].Status = StatusError
+			res.Checks[i].Message = why
+		}
+		return g.fail(res, Refused, why)
+	}
+
 	// Build the test binary on its own first, so that a compile error is
 	// told apart from a failing test, and compile time does not count
 	// against the time bound of the run.
@@ -149,7 +163,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	if g.Race {
 		args = append(args, "-race")
 	}
-	overlay, err := g.overlay(l, tmp)
+	overlay, err := g.overlay(l, tmp, &res)
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
@@ -177,6 +191,15 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		"-test.count", "1")
 	run.Dir = filepath.Join(g.Root, l.Dir())
 	run.Env = append(os.Environ(), harness.ReportEnv+"="+report)
+	key, err := newKey()
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	closeKey, err := passKey(run, key)
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	defer closeKey()
 	var output bytes.Buffer
 	run.Stdout = &tailWriter{w: &output, n: 1 << 20}
 	run.Stderr = run.Stdout
@@ -186,10 +209,11 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	runErr := run.Run()
 	stopWatching()
 
-	lines, err := readReport(report)
+	lines, forged, err := readReport(report, key)
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
+	res.Forged = forged
 	running := "" // the check that started and never ended
 	for _, line := range lines {
 		for i := range res.Checks {
@@ -207,6 +231,9 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		}
 	}
 
+	if forged > 0 {
+		res.Detail = fmt.Sprintf("%d line(s) in the report were not written by the harness and were ignored", forged)
+	}
 	text := output.String()
 	timedOut := runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after")
 	switch {
@@ -254,7 +281,7 @@ func (g *Grader) watchReport(l registry.Lesson, report string) (stop func()) {
 			case <-done:
 				return
 			case <-tick.C:
-				lines, _ := readReport(report)
+				lines, _, _ := readReport(report, nil)
 				ended := 0
 				for _, line := range lines {
 					if line.Event == "end" {
@@ -300,8 +327,13 @@ func lessonState(res LessonResult) string {
 // overlay writes a go build -overlay file that replaces the lesson's Go
 // files with the reference solution's, or with g.Overlay's, and returns its
 // name; "" when there is nothing to replace. Nothing on disk is changed.
-func (g *Grader) overlay(l registry.Lesson, tmp string) (string, error) {
+func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (string, error) {
 	replace := map[string]string{}
+	modified, err := pristineOverlay(g.Root, tmp, l, replace)
+	if err != nil {
+		return "", err
+	}
+	res.Modified = modified
 	if g.Solutions {
 		lessonDir := filepath.Join(g.Root, l.Dir())
 		solDir := filepath.Join(g.Root, l.SolutionDir())
@@ -338,25 +370,32 @@ func (g *Grader) overlay(l registry.Lesson, tmp string) (string, error) {
 	return name, os.WriteFile(name, b, 0o644)
 }
 
-func readReport(name string) ([]harness.ReportLine, error) {
+// readReport reads the lines the harness wrote. With a key, it keeps only
+// lines signed with it, and counts the others.
+func readReport(name string, key []byte) (lines []harness.ReportLine, forged int, err error) {
 	f, err := os.Open(name)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil // the binary died before its first check
+		return nil, 0, nil // the binary died before its first check
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
-	var lines []harness.ReportLine
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
 		var line harness.ReportLine
-		if json.Unmarshal(sc.Bytes(), &line) == nil {
-			lines = append(lines, line)
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			forged++
+			continue
 		}
+		if key != nil && !hmac.Equal([]byte(line.MAC), []byte(harness.Sign(key, line))) {
+			forged++
+			continue
+		}
+		lines = append(lines, line)
 	}
-	return lines, sc.Err()
+	return lines, forged, sc.Err()
 }
 
 var compilerLine = regexp.MustCompile(`^\S+\.go:\d+(:\d+)?: `)

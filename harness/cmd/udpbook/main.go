@@ -137,7 +137,7 @@ func check(root string, args []string, stdout, stderr io.Writer) int {
 		return 130
 	}
 	if opts.jsonFile != "" {
-		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, nil, elapsed)); err != nil {
+		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, modifiedFiles(results), elapsed)); err != nil {
 			fmt.Fprintln(stderr, "udpbook:", err)
 			return 2
 		}

@@ -95,7 +95,7 @@ func buildJSON(results []LessonResult, race, solutions bool, modified []string, 
 		rep.Score += points
 		rep.MaxScore += jl.MaxScore
 		switch {
-		case r.State == NoCompile || r.State == NotGradable:
+		case r.State == NoCompile || r.State == NotGradable || r.State == Refused:
 			rep.Status = "error"
 			if rep.Message == "" {
 				rep.Message = fmt.Sprintf("lesson %s %s: %s", r.Lesson.Number, r.State, firstLine(r.Detail))

@@ -29,6 +29,14 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 	}
 	tw.Flush()
 
+	if modified := modifiedFiles(results); len(modified) > 0 {
+		fmt.Fprintf(w, "\nThese files differ from the workbook's; they were graded as the workbook shipped them:\n")
+		for _, m := range modified {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
+		fmt.Fprintf(w, "  (the lesson's test file and the harness are not yours to change; `udpbook reset` restores a whole lesson)\n")
+	}
+
 	for _, r := range results {
 		if r.State == Done {
 			continue
@@ -39,6 +47,9 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		case NoCompile:
 			fmt.Fprintf(w, "Next: lesson %s %s does not compile:\n%s\n", l.Number, l.Title, indent(r.Detail, "  "))
 			fmt.Fprintf(w, "  hint: fix the first error first; later ones often follow from it. The chapter: %s\n", l.Doc())
+			return
+		case Refused:
+			fmt.Fprintf(w, "Next: lesson %s %s is not graded:\n  %s\n", l.Number, l.Title, r.Detail)
 			return
 		case NotGradable:
 			fmt.Fprintf(w, "Lesson %s %s could not be graded: %s\n", l.Number, l.Title, r.Detail)
@@ -70,4 +81,20 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + line
 	}
 	return strings.Join(lines, "\n")
+}
+
+// modifiedFiles lists the graded files that differ from the workbook's,
+// once each (the harness is shared by every lesson).
+func modifiedFiles(results []LessonResult) []string {
+	seen := map[string]bool{}
+	var list []string
+	for _, r := range results {
+		for _, m := range r.Modified {
+			if !seen[m.Path] {
+				seen[m.Path] = true
+				list = append(list, m.String())
+			}
+		}
+	}
+	return list
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"udpbook/harness/pristine"
+	"udpbook/harness/registry"
+)
+
+// Refused is the state of a lesson whose code tries to get its marks
+// other than by behaving: it imports the harness or a reference solution,
+// or reaches into other packages with go:linkname.
+const Refused = "refused"
+
+// screen reads the learner's Go files of lesson l and returns why they
+// cannot be graded, or "".
+func screen(root string, l registry.Lesson) (string, error) {
+	files, err := filepath.Glob(filepath.Join(root, l.Dir(), "*.go"))
+	if err != nil {
+		return "", err
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue // test files are replaced by the workbook's own
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		rel, _ := filepath.Rel(root, f)
+		if strings.Contains(string(src), "go:linkname") {
+			return fmt.Sprintf("%s uses go:linkname, which can reach into the grader; this workbook does not need it", rel), nil
+		}
+		parsed, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
+		if err != nil {
+			continue // the compiler will say what is wrong
+		}
+		for _, imp := range parsed.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if path == "udpbook/harness" || strings.HasPrefix(path, "udpbook/harness/") ||
+				path == "udpbook/solutions" || strings.HasPrefix(path, "udpbook/solutions/") {
+				return fmt.Sprintf("%s imports %s: a lesson's code may use the standard library, "+
+					"golang.org/x/net, golang.org/x/sys and your other lessons, but not the grader or the reference solutions", rel, path), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// gradedDirs returns the folders whose graded files a lesson's test uses:
+// the lesson's own, the harness and the lesson's suite.
+func gradedDirs(l registry.Lesson) []string {
+	return []string{filepath.ToSlash(l.Dir()), "harness", "harness/lesson" + l.Number}
+}
+
+// pristineOverlay adds to replace the workbook's copies of every graded
+// file of lesson l, so that the lesson is graded with them whatever is on
+// disk, and removes graded files that were added. It returns what differs
+// on disk.
+func pristineOverlay(root, tmp string, l registry.Lesson, replace map[string]string) ([]pristine.Problem, error) {
+	dirs := gradedDirs(l)
+	problems, err := pristine.Check(root, dirs)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pristine.Paths() {
+		if !pristine.Graded(p) || !inDirs(p, dirs) {
+			continue
+		}
+		b, _ := pristine.File(p)
+		copyPath := filepath.Join(tmp, "pristine", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(copyPath), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(copyPath, b, 0o644); err != nil {
+			return nil, err
+		}
+		replace[filepath.Join(root, filepath.FromSlash(p))] = copyPath
+	}
+	for _, pr := range problems {
+		if pr.What == "added" {
+			replace[filepath.Join(root, filepath.FromSlash(pr.Path))] = ""
+		}
+	}
+	return problems, nil
+}
+
+func inDirs(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if filepath.ToSlash(filepath.Dir(p)) == d {
+			return true
+		}
+	}
+	return false
+}
+
+// newKey returns a fresh random key for signing one run's report lines.
+func newKey() ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return []byte(hex.EncodeToString(b)), nil
+}
