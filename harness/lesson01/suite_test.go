@@ -67,6 +67,12 @@ var broken = []struct {
 	{"returns nil instead of ctx.Err()", `Serve returned <nil>`, "stop", serve(mutant{returnNil: true})},
 	{"leaves a goroutine running", `left 1 goroutine(s) running`, "stop", serve(mutant{leak: true})},
 	{"assumes IPv4 addresses", `got nothing`, "ipv6", serve(mutant{ipv4Only: true})},
+	{"Listen binds IPv4 only", "no suitable address", "ipv6", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
+		return net.ListenPacket("udp4", addr)
+	}, Serve: solution.Serve}},
+	{"keeps looping after a read error", "did not return within 1s after its socket was closed", "closed-socket", serve(mutant{loopOnError: true})},
+	{"returns nil when its socket is closed", "want the read's error", "closed-socket", serve(mutant{nilOnError: true})},
+	{"61,440-byte buffer and returns on a failed send", "read the datagram cut short", "keeps-serving", serve(mutant{buf: 61440, returnOnWriteErr: true})},
 	{"panics", `Serve panicked: boom`, "one-request", serve(mutant{panics: true})},
 }
 
@@ -94,6 +100,8 @@ type mutant struct {
 	leak             bool
 	ipv4Only         bool
 	panics           bool
+	loopOnError      bool
+	nilOnError       bool
 }
 
 func (m mutant) Serve(ctx context.Context, conn net.PacketConn) error {
@@ -120,6 +128,13 @@ func (m mutant) Serve(ctx context.Context, conn net.PacketConn) error {
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
 			if m.returnNil {
+				return nil
+			}
+			if ctx.Err() == nil && m.loopOnError {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			if ctx.Err() == nil && m.nilOnError {
 				return nil
 			}
 			if ctx.Err() != nil {

@@ -48,7 +48,9 @@ func Listen(addr string) (net.PacketConn, error) {
 // are not UTF-8 come back unchanged. A reply that cannot be sent is dropped,
 // as the network drops datagrams, and Serve goes on with the next one.
 //
-// Serve does not close conn; the caller does.
+// Serve does not close conn; the caller does. When ctx ends, Serve leaves
+// a read deadline in the past on conn; clear it with
+// conn.SetReadDeadline(time.Time{}) before serving conn again.
 func Serve(ctx context.Context, conn net.PacketConn) error {
 	return errors.New("Serve is not written yet: see docs/01-echo-server.md, step 2")
 }

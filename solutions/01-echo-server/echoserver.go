@@ -50,7 +50,9 @@ func Listen(addr string) (net.PacketConn, error) {
 // are not UTF-8 come back unchanged. A reply that cannot be sent is dropped,
 // as the network drops datagrams, and Serve goes on with the next one.
 //
-// Serve does not close conn; the caller does.
+// Serve does not close conn; the caller does. When ctx ends, Serve leaves
+// a read deadline in the past on conn; clear it with
+// conn.SetReadDeadline(time.Time{}) before serving conn again.
 func Serve(ctx context.Context, conn net.PacketConn) error {
 	// ReadFrom blocks until a datagram arrives. When ctx is done, a
 	// deadline in the past makes it return at once.

@@ -119,7 +119,7 @@ func TestLoopInInitIsKilled(t *testing.T) {
 
 func TestTableAndExitCode(t *testing.T) {
 	var out, errs bytes.Buffer
-	code := run([]string{"check", "-race=off", "01"}, &out, &errs)
+	code := run([]string{"check", "-race=off", "-no-progress", "01"}, &out, &errs)
 	if code != 1 {
 		t.Errorf("exit code %d for the stub, want 1", code)
 	}
@@ -129,7 +129,7 @@ func TestTableAndExitCode(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if code := run([]string{"check", "-race=off", "-solutions", "1", "02-echo-client"}, &out, &errs); code != 0 {
+	if code := run([]string{"check", "-race=off", "-no-progress", "-solutions", "1", "02-echo-client"}, &out, &errs); code != 0 {
 		t.Errorf("exit code %d for the solutions, want 0:\n%s", code, out.String())
 	}
 	if code := run([]string{"check", "99"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), `no lesson "99"`) {

@@ -32,7 +32,11 @@ const usage = `udpbook grades the lessons of the UDP workbook.
 
 Usage:
   udpbook check [flags] [LESSON...]   grade lessons (all of them if none is named)
-  udpbook list                        list the lessons
+  udpbook list                        the lessons and their state at the last grading
+  udpbook next                        the lesson to work on next
+  udpbook hint LESSON                 the next hint for a lesson, one at a time
+  udpbook reset [--yes] LESSON        put a lesson's original stub back
+  udpbook watch [flags]               grade the lesson you are working on at every save
 
 A LESSON is its number (01 or 1) or its folder name (01-echo-server).
 
@@ -58,10 +62,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		return check(root, args[1:], stdout, stderr)
 	case "list":
-		for _, l := range registry.Lessons() {
-			fmt.Fprintf(stdout, "%s  %-22s %2d checks  %2d points  %s\n", l.Number, l.Title, len(l.Checks), l.Points(), l.Doc())
-		}
-		return 0
+		return list(root, stdout)
+	case "next":
+		return next(root, stdout)
+	case "hint":
+		return hint(root, args[1:], stdout)
+	case "reset":
+		return reset(root, args[1:], os.Stdin, stdout)
+	case "watch":
+		return watchCommand(root, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		checkFlags(stdout, new(checkOptions)).PrintDefaults()
@@ -72,12 +81,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 type checkOptions struct {
-	jsonFile  string
-	junitFile string
-	solutions bool
-	race      string
-	bound     time.Duration
-	jobs      int
+	noProgress bool
+	jsonFile   string
+	junitFile  string
+	solutions  bool
+	race       string
+	bound      time.Duration
+	jobs       int
 }
 
 func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
@@ -85,6 +95,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results to this file as JSON (Exercism's format, with points)")
 	fs.StringVar(&o.junitFile, "junit", "", "also write the results to this file as JUnit XML")
+	fs.BoolVar(&o.noProgress, "no-progress", false, "do not update "+ProgressFile)
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
@@ -103,14 +114,19 @@ func check(root string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 2
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return grade(ctx, root, opts, lessons, stdout, stderr)
+}
+
+// grade grades lessons, prints the table, writes the reports asked for and
+// the progress file, and returns the exit code.
+func grade(ctx context.Context, root string, opts checkOptions, lessons []registry.Lesson, stdout, stderr io.Writer) int {
 	race, err := raceSetting(opts.race)
 	if err != nil {
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 2
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	g := &Grader{Root: root, Solutions: opts.solutions, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
 	var pl *progressLine
 	if isTerminal(stderr) {
@@ -148,12 +164,31 @@ func check(root string, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if !opts.solutions && !opts.noProgress {
+		if err := recordProgress(root, results); err != nil {
+			fmt.Fprintln(stderr, "udpbook: could not save progress:", err)
+		}
+	}
 	for _, r := range results {
 		if _, failed := r.FirstFailure(); failed || r.State == NotGradable {
 			return 1
 		}
 	}
 	return 0
+}
+
+func watchCommand(root string, args []string, stdout, stderr io.Writer) int {
+	var opts checkOptions
+	fs := checkFlags(stderr, &opts)
+	interval := fs.Duration("every", 500*time.Millisecond, "how often to look for saved files")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return watch(ctx, root, *interval, func(l registry.Lesson) {
+		grade(ctx, root, opts, []registry.Lesson{l}, stdout, stderr)
+	}, stdout)
 }
 
 // pickLessons returns the lessons named in args, or all of them.
