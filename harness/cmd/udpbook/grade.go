@@ -94,6 +94,7 @@ func (r LessonResult) FirstFailure() (CheckResult, bool) {
 type Grader struct {
 	Root      string        // the workbook's top folder
 	Solutions bool          // grade the reference solutions in place of the learner's files
+	From      string        // grade the lessons' Go files from this workbook instead (a student's clone)
 	Race      bool          // build with the race detector
 	RunBound  time.Duration // how long a lesson's test binary may run
 	Overlay   map[string]string
@@ -144,7 +145,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	defer os.RemoveAll(tmp)
 
-	if why, err := screen(g.Root, l); err != nil {
+	if why, err := screen(g.Root, g.learnerDir(l)); err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	} else if why != "" {
 		for i := range res.Checks {
@@ -334,25 +335,16 @@ func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (stri
 		return "", err
 	}
 	res.Modified = modified
-	if g.Solutions {
-		lessonDir := filepath.Join(g.Root, l.Dir())
-		solDir := filepath.Join(g.Root, l.SolutionDir())
-		old, err := filepath.Glob(filepath.Join(lessonDir, "*.go"))
-		if err != nil {
+	switch {
+	case g.Solutions:
+		if err := g.useFiles(replace, l, filepath.Join(g.Root, l.SolutionDir())); err != nil {
 			return "", err
 		}
-		for _, f := range old {
-			if !strings.HasSuffix(f, "_test.go") {
-				replace[f] = "" // deleted, unless the solution has it too
-			}
-		}
-		sol, err := filepath.Glob(filepath.Join(solDir, "*.go"))
-		if err != nil {
-			return "", err
-		}
-		for _, f := range sol {
-			if !strings.HasSuffix(f, "_test.go") {
-				replace[filepath.Join(lessonDir, filepath.Base(f))] = f
+	case g.From != "":
+		// Every lesson's files, in case one lesson's code uses another's.
+		for _, other := range registry.Lessons() {
+			if err := g.useFiles(replace, other, filepath.Join(g.From, other.Dir())); err != nil {
+				return "", err
 			}
 		}
 	}
@@ -368,6 +360,42 @@ func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (stri
 	}
 	name := filepath.Join(tmp, "overlay.json")
 	return name, os.WriteFile(name, b, 0o644)
+}
+
+// useFiles makes the build take the non-test Go files of lesson l from
+// dir in place of those in the lesson's folder.
+func (g *Grader) useFiles(replace map[string]string, l registry.Lesson, dir string) error {
+	lessonDir := filepath.Join(g.Root, l.Dir())
+	old, err := filepath.Glob(filepath.Join(lessonDir, "*.go"))
+	if err != nil {
+		return err
+	}
+	for _, f := range old {
+		if !strings.HasSuffix(f, "_test.go") {
+			replace[f] = "" // deleted, unless dir has it too
+		}
+	}
+	src, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return err
+	}
+	for _, f := range src {
+		if !strings.HasSuffix(f, "_test.go") {
+			replace[filepath.Join(lessonDir, filepath.Base(f))] = f
+		}
+	}
+	return nil
+}
+
+// learnerDir returns the folder whose files are graded for lesson l.
+func (g *Grader) learnerDir(l registry.Lesson) string {
+	switch {
+	case g.Solutions:
+		return filepath.Join(g.Root, l.SolutionDir())
+	case g.From != "":
+		return filepath.Join(g.From, l.Dir())
+	}
+	return filepath.Join(g.Root, l.Dir())
 }
 
 // readReport reads the lines the harness wrote. With a key, it keeps only

@@ -20,10 +20,10 @@ import (
 // or reaches into other packages with go:linkname.
 const Refused = "refused"
 
-// screen reads the learner's Go files of lesson l and returns why they
-// cannot be graded, or "".
-func screen(root string, l registry.Lesson) (string, error) {
-	files, err := filepath.Glob(filepath.Join(root, l.Dir(), "*.go"))
+// screen reads the learner's Go files in dir and returns why they cannot
+// be graded, or "". Paths in the reason are relative to root.
+func screen(root, dir string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return "", err
 	}
@@ -36,7 +36,10 @@ func screen(root string, l registry.Lesson) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		rel, _ := filepath.Rel(root, f)
+		rel, err := filepath.Rel(root, f)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			rel = f
+		}
 		if strings.Contains(string(src), "go:linkname") {
 			return fmt.Sprintf("%s uses go:linkname, which can reach into the grader; this workbook does not need it", rel), nil
 		}

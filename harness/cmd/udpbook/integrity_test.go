@@ -127,3 +127,29 @@ func Serve(ctx context.Context, conn net.PacketConn) error { return solution.Ser
 		t.Fatalf("%d checks passed, want 0", passed)
 	}
 }
+
+// In a classroom the grader and the tests come from the upstream workbook
+// and only the lessons' own files from the student's clone: whatever the
+// student did to the tests, the harness or the manifest changes nothing.
+func TestFromGradesAStudentsFilesWithTheseTests(t *testing.T) {
+	solution, err := os.ReadFile("../../../solutions/01-echo-server/echoserver.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	student := workbookCopy(t, map[string]string{
+		"lessons/01-echo-server/echoserver.go":      string(solution),
+		"harness/lesson02/suite.go":                 "package lesson02\n",
+		"lessons/02-echo-client/echoclient_test.go": "package echoclient\n\nimport \"testing\"\n\nfunc TestEchoClient(t *testing.T) {}\n",
+		"harness/pristine/MANIFEST":                 "",
+	})
+	g := grader(t)
+	g.From = student.Root
+	results := g.Grade(context.Background(), []registry.Lesson{lesson(t, "01"), lesson(t, "02")})
+	if results[0].State != Done {
+		c, _ := results[0].FirstFailure()
+		t.Errorf("lesson 01 with the solution's file in the student's clone: %q (%s: %s), want %q", results[0].State, c.ID, c.Message, Done)
+	}
+	if results[1].State != NotStarted {
+		t.Errorf("lesson 02 with the student's tampered tests: %q, want %q", results[1].State, NotStarted)
+	}
+}

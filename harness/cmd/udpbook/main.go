@@ -81,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 type checkOptions struct {
+	from       string
 	noProgress bool
 	jsonFile   string
 	junitFile  string
@@ -96,6 +97,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results to this file as JSON (Exercism's format, with points)")
 	fs.StringVar(&o.junitFile, "junit", "", "also write the results to this file as JUnit XML")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "do not update "+ProgressFile)
+	fs.StringVar(&o.from, "from", "", "grade the lessons' Go files of the workbook in this folder (a student's clone) with this workbook's grader and tests")
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
@@ -127,15 +129,30 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 2
 	}
-	g := &Grader{Root: root, Solutions: opts.solutions, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
+	if opts.from != "" {
+		abs, err := filepath.Abs(opts.from)
+		if err != nil {
+			fmt.Fprintln(stderr, "udpbook:", err)
+			return 2
+		}
+		if _, err := os.Stat(filepath.Join(abs, "lessons")); err != nil {
+			fmt.Fprintf(stderr, "udpbook: -from %s: no lessons folder there\n", opts.from)
+			return 2
+		}
+		opts.from = abs
+	}
+	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
 	var pl *progressLine
 	if isTerminal(stderr) {
 		pl = newProgressLine(stderr)
 		g.Progress = pl.update
 	}
 	what := "your lessons"
-	if opts.solutions {
+	switch {
+	case opts.solutions:
 		what = "the reference solutions"
+	case opts.from != "":
+		what = "the lessons in " + opts.from
 	}
 	detector := "race detector off"
 	if race {
@@ -164,7 +181,7 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 			return 2
 		}
 	}
-	if !opts.solutions && !opts.noProgress {
+	if !opts.solutions && opts.from == "" && !opts.noProgress {
 		if err := recordProgress(root, results); err != nil {
 			fmt.Fprintln(stderr, "udpbook: could not save progress:", err)
 		}

@@ -329,8 +329,10 @@ func watch(ctx context.Context, root string, interval time.Duration, grade func(
 		l = registry.Lessons()[0]
 	}
 	fmt.Fprintf(w, "Watching lessons/ for saved files (every %v); Ctrl-C stops.\n", interval)
-	grade(l)
+	// The snapshot comes first, so a file saved during a grading is
+	// graded next.
 	before := snapshot(root)
+	grade(l)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
