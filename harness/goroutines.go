@@ -74,3 +74,23 @@ func FirstLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// NewSockets waits up to wait for every socket opened since before (from
+// OpenSockets) to be closed, and returns those still open. A socket closed
+// on another goroutine may take a moment to go.
+func NewSockets(before map[string]bool, wait time.Duration) []string {
+	deadline := time.Now().Add(wait)
+	for {
+		var left []string
+		now, _ := OpenSockets()
+		for s := range now {
+			if !before[s] {
+				left = append(left, s)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -90,6 +92,13 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 		Hint: "A blocked read does not watch ctx. Use context.AfterFunc(ctx, ...) to set a read deadline in the past, " +
 			"and after a failed read, return ctx.Err() (wrapped with %w) if ctx is done.",
 		Run: checkCancel,
+	},
+	{
+		ID: "closes-socket", Points: 1,
+		Title: "Greet closes its socket when it returns, after success and after giving up",
+		Hint: "Right after opening the socket, defer conn.Close(): every return path then closes it. " +
+			"A socket left open holds a descriptor and a port until the program exits.",
+		Run: checkClosesSocket,
 	},
 	{
 		ID: "ipv6", Points: 1,
@@ -243,6 +252,32 @@ func checkCancel(c *harness.C, impl Impl) {
 		}
 	case <-time.After(StopBound):
 		c.Fatalf("Greet did not return within %v after its context was cancelled", StopBound)
+	}
+}
+
+func checkClosesSocket(c *harness.C, impl Impl) {
+	srv := startEcho(c, "udp4", echoAll)
+	silent := c.NewPeer("silent server", "udp4")
+	if _, ok := harness.OpenSockets(); !ok {
+		c.Skipf("listing a process's sockets is not supported on %s", runtime.GOOS)
+	}
+	// A socket nobody refers to is closed by a finalizer when the garbage
+	// collector runs, which would hide the mistake at random. No
+	// collection, no finalizers, while this check looks.
+	gc := debug.SetGCPercent(-1)
+	c.Cleanup(func() { debug.SetGCPercent(gc) })
+
+	before, _ := harness.OpenSockets()
+	if _, err := greet(c, impl, srv.addr, names, harness.Patience, 1); err != nil {
+		c.Fatalf("Greet(%v) returned error: %v", names, err)
+	}
+	if left := harness.NewSockets(before, StopBound); len(left) > 0 {
+		c.Fatalf("after Greet returned its replies, the socket it opened (%s) was still open: Greet did not close its socket", left[0])
+	}
+	greet(c, impl, silent.Addr(), []string{"Michael"}, 20*time.Millisecond, 1)
+	if left := harness.NewSockets(before, StopBound); len(left) > 0 {
+		c.Fatalf("after Greet gave up on a silent server, the socket it opened (%s) was still open: "+
+			"Greet did not close its socket on that path", left[0])
 	}
 }
 

@@ -49,27 +49,42 @@ var broken = []struct {
 	{"ignores ctx", "did not return within 1s", "cancel", mutant{ignoreCtx: true}.impl()},
 	{"returns ctx.Err() unwrapped but replaced", "want an error wrapping context.Canceled", "cancel", mutant{loseCtxErr: true}.impl()},
 	{"assumes IPv4", "returned error", "ipv6", mutant{ipv4Only: true}.impl()},
+	{"never closes its socket", "Greet did not close its socket", "closes-socket", mutant{noClose: true}.impl()},
+	{"closes its socket only on success", "did not close its socket on that path", "closes-socket", mutant{closeOnlyOnSuccess: true}.impl()},
 }
 
 // mutant is the reference client with one mistake switched on.
 type mutant struct {
-	socketPerName  bool
-	oneDatagram    bool
-	noDefaults     bool
-	panics         bool
-	noWaitBetween  bool
-	plainError     bool
-	skipToNext     bool
-	extraAttempt   bool
-	noRetry        bool
-	noSourceCheck  bool
-	noContentCheck bool
-	ignoreCtx      bool
-	loseCtxErr     bool
-	ipv4Only       bool
+	socketPerName      bool
+	oneDatagram        bool
+	noDefaults         bool
+	panics             bool
+	noWaitBetween      bool
+	plainError         bool
+	skipToNext         bool
+	extraAttempt       bool
+	noRetry            bool
+	noSourceCheck      bool
+	noContentCheck     bool
+	ignoreCtx          bool
+	loseCtxErr         bool
+	ipv4Only           bool
+	noClose            bool
+	closeOnlyOnSuccess bool
 }
 
-func (m mutant) impl() lesson02.Impl { return adapt(m.Greet) }
+func (m mutant) impl() lesson02.Impl {
+	if m.loseCtxErr {
+		return adapt(func(ctx context.Context, addr string, names []string, opts solution.Options) ([]string, error) {
+			replies, err := m.Greet(ctx, addr, names, opts)
+			if errors.Is(err, context.Canceled) {
+				err = errors.New("stopped")
+			}
+			return replies, err
+		})
+	}
+	return adapt(m.Greet)
+}
 
 func (m mutant) Greet(ctx context.Context, addr string, names []string, opts solution.Options) ([]string, error) {
 	if m.panics {
@@ -113,7 +128,9 @@ func (m mutant) Greet(ctx context.Context, addr string, names []string, opts sol
 	if err != nil {
 		return nil, err
 	}
-	defer func() { closeConn() }()
+	if !m.noClose && !m.closeOnlyOnSuccess {
+		defer func() { closeConn() }()
+	}
 	if m.oneDatagram {
 		names = []string{strings.Join(names, "\n")}
 	}
@@ -139,6 +156,9 @@ func (m mutant) Greet(ctx context.Context, addr string, names []string, opts sol
 	if m.oneDatagram {
 		return strings.Split(replies[0], "\n"), nil
 	}
+	if m.closeOnlyOnSuccess && failure == nil {
+		closeConn()
+	}
 	return replies, failure
 }
 
@@ -163,9 +183,6 @@ func (m mutant) request(ctx context.Context, conn *net.UDPConn, server netip.Add
 			var from netip.AddrPort
 			n, from, err = conn.ReadFromUDPAddrPort(buf)
 			if !m.ignoreCtx && ctx.Err() != nil {
-				if m.loseCtxErr {
-					return "", errors.New("stopped")
-				}
 				return "", ctx.Err()
 			}
 			if err != nil {
