@@ -4,6 +4,9 @@
 #   make test                the workbook's own test: harness self-tests,
 #                            every solution at 100% with -race, every stub
 #                            failing cleanly, gofmt and go vet
+#   make stress              the solutions' suites 100 times with -race while
+#                            busy loops load every core (RUNS=n to change)
+#   make concurrency         8 full gradings at once must agree
 #   make pristine            (workbook authors) refresh the grader's copies
 #                            of the lessons and the harness after a change
 #
@@ -16,7 +19,7 @@ GRADER := .udpbook/udpbook
 # which fail until they are written.
 SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
-.PHONY: check test fmt vet grader pristine
+.PHONY: check test fmt vet grader pristine stress concurrency
 
 check: grader
 	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
@@ -36,3 +39,9 @@ vet:
 
 pristine:
 	$(GO) test ./harness/pristine -run TestCopiesMatchTheWorkbook -update
+
+stress:
+	bash .ci/stress
+
+concurrency:
+	bash .ci/concurrency

@@ -37,6 +37,7 @@ Usage:
   udpbook hint LESSON                 the next hint for a lesson, one at a time
   udpbook reset [--yes] LESSON        put a lesson's original stub back
   udpbook watch [flags]               grade the lesson you are working on at every save
+  udpbook classroom                   print the GitHub Classroom workflow (for instructors)
 
 A LESSON is its number (01 or 1) or its folder name (01-echo-server).
 
@@ -71,6 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return reset(root, args[1:], os.Stdin, stdout)
 	case "watch":
 		return watchCommand(root, args[1:], stdout, stderr)
+	case "classroom":
+		writeClassroom(stdout)
+		return 0
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		checkFlags(stdout, new(checkOptions)).PrintDefaults()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,28 @@ func TestWatchGradesTheLessonThatWasSaved(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("watch did not stop within 10s of its context ending")
+	}
+}
+
+// The committed Classroom workflow must be what `udpbook classroom`
+// prints, so its points stay the grader's.
+func TestClassroomWorkflowIsUpToDate(t *testing.T) {
+	root, err := findRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ClassroomWorkflow)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fresh bytes.Buffer
+	writeClassroom(&fresh)
+	if fresh.String() != string(committed) {
+		t.Fatalf("%s is out of date: run `go run ./harness/cmd/udpbook classroom > %s`", ClassroomWorkflow, ClassroomWorkflow)
+	}
+	for _, l := range registry.Lessons() {
+		if want := fmt.Sprintf("max-score: %d", l.Points()); !strings.Contains(fresh.String(), want) {
+			t.Errorf("the workflow lacks %q for lesson %s", want, l.Number)
+		}
 	}
 }
