@@ -1,0 +1,427 @@
+package lesson04
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"udpbook/harness"
+)
+
+// How the socket-activation checks work. A service manager binds a socket,
+// starts the service with the socket as descriptor 3 and sets LISTEN_FDS
+// and LISTEN_PID. The harness does the same with the test binary itself:
+// it starts it again, running only the check at hand (-test.run), with the
+// socket in ExtraFiles and childEnv naming the check. In that child process
+// the check does not grade: it calls the learner's Listeners, prints a
+// report line, answers datagrams on what Listeners returned with the echo
+// service, and exits when its standard input closes. The parent grades the
+// report and the replies, and kills the child when the check ends.
+//
+// The parent cannot know the child's pid before starting it, so it cannot
+// set LISTEN_PID itself. A service manager sets it between fork and exec;
+// here the child sets it, from ownPIDEnv, before it calls Listeners. Either
+// way the learner's code reads the real environment variable.
+const (
+	childEnv  = "UDPBOOK_LESSON04_CHILD"   // the check the child runs
+	ownPIDEnv = "UDPBOOK_LESSON04_OWN_PID" // "1": set LISTEN_PID to the child's own pid first
+	reportTag = "udpbook-lesson04-child: "
+)
+
+// childBound is how long the parent waits for the child's report. Starting
+// a test binary built with -race on a loaded machine takes a while; a
+// child that answers passes as soon as it reports.
+const childBound = 5 * time.Second
+
+// childAware wraps each check so that, in a child process, the check named
+// by childEnv does the child's part and the others skip at once.
+func childAware(checks []harness.Check[Impl]) []harness.Check[Impl] {
+	for i := range checks {
+		id, run := checks[i].ID, checks[i].Run
+		checks[i].Run = func(c *harness.C, impl Impl) {
+			switch os.Getenv(childEnv) {
+			case "":
+				run(c, impl)
+			case id:
+				runChild(impl) // never returns
+			default:
+				c.Skipf("this process is the child of check %q", os.Getenv(childEnv))
+			}
+		}
+	}
+	return checks
+}
+
+// report is what the child tells the parent.
+type report struct {
+	Conns []string          // LocalAddr of each connection Listeners returned, in order
+	Err   string            // Listeners' error
+	Panic string            // Listeners' panic
+	Env   map[string]string // LISTEN_* variables in the environment after Listeners
+	FD3   string            // what descriptor 3 is after Listeners
+}
+
+// runChild is the child's part: call Listeners, report, serve, exit.
+func runChild(impl Impl) {
+	if os.Getenv(ownPIDEnv) == "1" {
+		os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
+	}
+	os.Unsetenv(ownPIDEnv)
+	var rep report
+	var conns []net.PacketConn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				rep.Panic = fmt.Sprint(r)
+			}
+		}()
+		var err error
+		conns, err = impl.Listeners()
+		if err != nil {
+			rep.Err = err.Error()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(harness.Patience):
+		rep.Panic = fmt.Sprintf("Listeners() did not return within %v", harness.Patience)
+		conns = nil
+	}
+	if rep.Panic == "" {
+		for _, conn := range conns {
+			if conn == nil || conn.LocalAddr() == nil {
+				rep.Conns = append(rep.Conns, "<nil>")
+				continue
+			}
+			rep.Conns = append(rep.Conns, harness.AddrPort(conn.LocalAddr()).String())
+			go serveEcho(conn)
+		}
+	}
+	// What a program started from here would inherit.
+	rep.Env = map[string]string{}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "LISTEN_") {
+			k, v, _ := strings.Cut(kv, "=")
+			rep.Env[k] = v
+		}
+	}
+	rep.FD3 = describeFD(3)
+	b, _ := json.Marshal(rep)
+	os.Stdout.Write([]byte("\n" + reportTag + string(b) + "\n"))
+	// Serve until the parent closes our standard input (or dies), with a
+	// bound of our own in case it never does.
+	stdin := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stdin)
+	}()
+	select {
+	case <-stdin:
+	case <-time.After(harness.CheckBound):
+	}
+	os.Exit(0)
+}
+
+// spec says how to start a child.
+type spec struct {
+	files  []*os.File // descriptors 3, 4, ...
+	env    []string   // LISTEN_* variables
+	ownPID bool       // the child sets LISTEN_PID to its own pid
+}
+
+// child is a running child process.
+type child struct {
+	pid     int
+	reports chan report // one report, or none if the child exits first
+	stderr  *tail
+}
+
+// startChild starts the test binary again as the child of check id, and
+// kills it when the check ends.
+func startChild(c *harness.C, impl Impl, id string, s spec) *child {
+	if !unixSockets {
+		c.Skipf("socket activation passes Unix descriptors; not supported on %s", runtime.GOOS)
+	}
+	if impl.test == "" {
+		c.Fatalf("harness: the socket-activation checks need the running test's name; " +
+			"call lesson04.Run, Grade or GradeOne, not the Suite's methods")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		c.Fatalf("harness could not find its own executable: %v", err)
+	}
+	cmd := exec.Command(exe, "-test.run="+runPattern(impl, id), "-test.count=1", "-test.timeout=1m")
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "LISTEN_") || k == harness.ReportEnv || k == harness.KeyEnv || k == childEnv || k == ownPIDEnv {
+			continue // the grader's report file and key are the parent's alone
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Env = append(cmd.Env, childEnv+"="+id)
+	cmd.Env = append(cmd.Env, s.env...)
+	if s.ownPID {
+		cmd.Env = append(cmd.Env, ownPIDEnv+"=1")
+	}
+	cmd.ExtraFiles = s.files
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		c.Fatalf("harness could not make a pipe: %v", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		c.Fatalf("harness could not make a pipe: %v", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		c.Fatalf("harness could not make a pipe: %v", err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		c.Fatalf("harness could not start a child process: %v", err)
+	}
+	ch := &child{pid: cmd.Process.Pid, reports: make(chan report, 1), stderr: &tail{}}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	readers := make(chan struct{}, 2)
+	go func() {
+		defer func() { readers <- struct{}{} }()
+		io.Copy(ch.stderr, errR)
+	}()
+	go func() {
+		defer func() { readers <- struct{}{} }()
+		defer close(ch.reports)
+		sc := bufio.NewScanner(outR)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(sc.Text(), reportTag); ok {
+				var rep report
+				if json.Unmarshal([]byte(line), &rep) == nil {
+					ch.reports <- rep
+					io.Copy(io.Discard, outR)
+					return
+				}
+			}
+		}
+	}()
+	c.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		for _, wait := range []chan struct{}{exited} {
+			select {
+			case <-wait:
+			case <-time.After(childBound):
+			}
+		}
+		for range 2 {
+			select {
+			case <-readers:
+			case <-time.After(childBound):
+			}
+		}
+		outR.Close()
+		errR.Close()
+	})
+	return ch
+}
+
+// report waits for the child's report and fails the check without one.
+func (ch *child) report(c *harness.C) report {
+	select {
+	case rep, ok := <-ch.reports:
+		if ok {
+			c.Step("the child (pid %d) reports: Listeners() returned %s", ch.pid, rep.summary())
+			if rep.Panic != "" {
+				c.Fatalf("in the child process, Listeners() panicked: %s", rep.Panic)
+			}
+			return rep
+		}
+		c.Fatalf("the child process (pid %d) exited without reporting; it wrote:\n%s", ch.pid, ch.stderr.String())
+	case <-time.After(childBound):
+		c.Fatalf("the child process (pid %d) did not report within %v; it wrote:\n%s", ch.pid, childBound, ch.stderr.String())
+	}
+	panic("unreachable")
+}
+
+func (r report) summary() string {
+	if r.Panic != "" {
+		return "nothing: " + r.Panic
+	}
+	s := fmt.Sprintf("%d connection(s) %v", len(r.Conns), r.Conns)
+	if r.Err != "" {
+		s += fmt.Sprintf(" and error %q", r.Err)
+	}
+	return s
+}
+
+// runPattern returns the -test.run pattern that runs check id of the
+// running test again, and nothing else.
+func runPattern(impl Impl, id string) string {
+	parts := strings.Split(impl.test, "/")
+	if impl.perCheck {
+		parts = append(parts, id)
+	}
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+// tail keeps the last few KiB written to it, for failure messages.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4<<10 {
+		t.buf = t.buf[len(t.buf)-4<<10:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.buf) == 0 {
+		return "(nothing)"
+	}
+	return string(t.buf)
+}
+
+// passed binds a socket for the child, sends it a datagram before the child
+// starts, and returns the socket's file, address and the sending peer.
+func passed(c *harness.C, p *harness.Peer, name, early string) (*os.File, netip.AddrPort) {
+	u := c.Listen("udp4")
+	addr := harness.AddrPort(u.LocalAddr())
+	f, err := u.File()
+	if err != nil {
+		c.Fatalf("harness could not get the socket's file: %v", err)
+	}
+	u.Close()
+	c.Cleanup(func() { f.Close() })
+	c.Name(addr, name)
+	c.Step("harness binds %v, as a service manager would", addr)
+	if early != "" {
+		p.Send(addr, []byte(early))
+	}
+	return f, addr
+}
+
+// ---- the checks ----
+
+func checkNotActivated(c *harness.C, impl Impl) {
+	ch := startChild(c, impl, "not-activated", spec{})
+	c.Step("harness starts a child process (pid %d) with no LISTEN_PID and no LISTEN_FDS", ch.pid)
+	rep := ch.report(c)
+	if rep.Err != "" {
+		c.Fatalf("Listeners() returned error %q in a process that was not socket-activated; want no connections and no error", rep.Err)
+	}
+	if len(rep.Conns) > 0 {
+		c.Fatalf("Listeners() returned %d connection(s) %v in a process that was not socket-activated; want none", len(rep.Conns), rep.Conns)
+	}
+}
+
+// activate starts a child holding the given sockets, with LISTEN_FDS set to
+// their number and LISTEN_PID to the child's pid, and returns its report.
+func activate(c *harness.C, impl Impl, id string, files []*os.File) (*child, report) {
+	n := strconv.Itoa(len(files))
+	ch := startChild(c, impl, id, spec{files: files, env: []string{"LISTEN_FDS=" + n}, ownPID: true})
+	c.Step("harness starts a child process (pid %d) with the socket(s) as descriptor 3 on, LISTEN_FDS=%s "+
+		"and LISTEN_PID=%d (its own pid)", ch.pid, n, ch.pid)
+	rep := ch.report(c)
+	if rep.Err != "" {
+		c.Fatalf("in the socket-activated child, Listeners() returned error: %s", rep.Err)
+	}
+	return ch, rep
+}
+
+func checkActivation(c *harness.C, impl Impl) {
+	p := c.NewPeer("harness", "udp4")
+	f, addr := passed(c, p, "the passed socket", "early")
+	_, rep := activate(c, impl, "activation", []*os.File{f})
+	if want := []string{addr.String()}; !equal(rep.Conns, want) {
+		c.Fatalf("Listeners() returned connection(s) on %v; want one, on %v (descriptor 3)", rep.Conns, want)
+	}
+	c.Step("the child answers on that connection with the echo service")
+	p.Expect(addr, []byte("Hello, early!"), "reply to the datagram sent before the child started")
+	exchange(c, p, addr, "Michael")
+}
+
+func checkActivationClearsEnv(c *harness.C, impl Impl) {
+	p := c.NewPeer("harness", "udp4")
+	f, _ := passed(c, p, "the passed socket", "")
+	_, rep := activate(c, impl, "activation-clears-env", []*os.File{f})
+	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS"} {
+		if v, ok := rep.Env[k]; ok {
+			c.Fatalf("after Listeners(), %s=%s is still in the environment: a program this one starts would inherit it", k, v)
+		}
+	}
+}
+
+func checkActivationFDs(c *harness.C, impl Impl) {
+	// One client per socket: the two sockets answer concurrently.
+	p1, p2 := c.NewPeer("client 1", "udp4"), c.NewPeer("client 2", "udp4")
+	f1, a1 := passed(c, p1, "socket 1", "early 1")
+	f2, a2 := passed(c, p2, "socket 2", "early 2")
+	_, rep := activate(c, impl, "activation-fds", []*os.File{f1, f2})
+	if want := []string{a1.String(), a2.String()}; !equal(rep.Conns, want) {
+		c.Fatalf("Listeners() returned connection(s) on %v; want %v (descriptors 3 and 4, in that order)", rep.Conns, want)
+	}
+	p1.Expect(a1, []byte("Hello, early 1!"), "reply")
+	p2.Expect(a2, []byte("Hello, early 2!"), "reply")
+	exchange(c, p1, a1, "Michael")
+	exchange(c, p2, a2, "Tracy")
+}
+
+func checkActivationOtherPID(c *harness.C, impl Impl) {
+	p := c.NewPeer("harness", "udp4")
+	f, addr := passed(c, p, "the passed socket", "")
+	other := os.Getpid() // the parent: a live process, not the child
+	ch := startChild(c, impl, "activation-other-pid", spec{
+		files: []*os.File{f},
+		env:   []string{"LISTEN_FDS=1", "LISTEN_PID=" + strconv.Itoa(other)},
+	})
+	c.Step("harness starts a child process (pid %d) with the socket as descriptor 3, LISTEN_FDS=1 "+
+		"and LISTEN_PID=%d (another process)", ch.pid, other)
+	rep := ch.report(c)
+	if rep.Err != "" {
+		c.Fatalf("Listeners() returned error %q; when LISTEN_PID names another process, the descriptors are not "+
+			"for this one: return no connections and no error", rep.Err)
+	}
+	if len(rep.Conns) > 0 {
+		c.Fatalf("Listeners() returned %d connection(s) %v although LISTEN_PID=%d names another process (the child is %d); want none",
+			len(rep.Conns), rep.Conns, other, ch.pid)
+	}
+	if want := "UDP socket " + addr.String(); rep.FD3 != want {
+		c.Fatalf("after Listeners(), descriptor 3 is %s; want it untouched (%s)", rep.FD3, want)
+	}
+}
+
+func equal(a, b []string) bool {
+	return strings.Join(a, " ") == strings.Join(b, " ") && len(a) == len(b)
+}
