@@ -2,13 +2,14 @@ package lesson01_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"udpbook/harness"
 	"udpbook/harness/lesson01"
@@ -260,12 +261,8 @@ func TestStubFailsEveryCheckAtOnce(t *testing.T) {
 // harness's own sockets agree, or the port-in-use check means nothing.
 func TestSecondUDPBindFails(t *testing.T) {
 	a, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer a.Close()
 	_, err = net.ListenPacket("udp4", a.LocalAddr().String())
-	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
-		t.Fatalf("second bind: %v, want EADDRINUSE", err)
-	}
+	require.ErrorIs(t, err, syscall.EADDRINUSE, "a second bind of one UDP address")
 }

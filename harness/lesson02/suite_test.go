@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"udpbook/harness"
 	"udpbook/harness/lesson02"
 	stub "udpbook/lessons/02-echo-client"
@@ -255,29 +257,22 @@ func TestStubFailsEveryCheckAtOnce(t *testing.T) {
 // loopback, the datagram is already in the receiver's socket.
 func TestLoopbackDeliveryIsSynchronous(t *testing.T) {
 	a, err := harness.ListenLoopback("udp4")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer a.Close()
 	b, err := harness.ListenLoopback("udp4")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer b.Close()
 	for i := range 100 {
-		if _, err := a.WriteTo([]byte{byte(i)}, b.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
+		_, err := a.WriteTo([]byte{byte(i)}, b.LocalAddr())
+		require.NoError(t, err)
 	}
 	b.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	buf := make([]byte, 8)
 	for i := range 100 {
 		n, _, err := b.ReadFrom(buf)
-		if err != nil || n != 1 || buf[0] != byte(i) {
-			t.Fatalf("datagram %d: n=%d data=%v err=%v", i, n, buf[:n], err)
-		}
+		require.NoError(t, err, "datagram %d", i)
+		require.Equal(t, []byte{byte(i)}, buf[:n], "datagram %d", i)
 	}
-	if _, _, err := b.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("expected nothing more, got err=%v", err)
-	}
+	_, _, err = b.ReadFrom(buf)
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "nothing more should be waiting")
 }

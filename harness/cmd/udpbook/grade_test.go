@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"udpbook/harness"
 	"udpbook/harness/registry"
 )
@@ -16,18 +18,14 @@ import (
 func grader(t *testing.T) *Grader {
 	t.Helper()
 	root, err := findRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &Grader{Root: root, RunBound: 25 * time.Second, Jobs: 2}
 }
 
 func lesson(t *testing.T, number string) registry.Lesson {
 	t.Helper()
 	ls, err := pickLessons([]string{number})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ls[0]
 }
 
@@ -38,9 +36,7 @@ func fixture(t *testing.T, name string, bound time.Duration) LessonResult {
 	g := grader(t)
 	g.RunBound = bound
 	abs, err := filepath.Abs(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	g.Overlay = map[string]string{"lessons/01-echo-server/echoserver.go": abs}
 	return g.Grade(context.Background(), []registry.Lesson{lesson(t, "01")})[0]
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"udpbook/harness/registry"
 )
 
@@ -18,9 +20,7 @@ import (
 func workbookCopy(t *testing.T, files map[string]string) *Grader {
 	t.Helper()
 	root, err := findRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dst := t.TempDir()
 	for _, top := range []string{"go.mod", "go.sum", "harness", "lessons", "solutions"} {
 		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
@@ -37,14 +37,10 @@ func workbookCopy(t *testing.T, files map[string]string) *Grader {
 			}
 			return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 	}
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dst, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dst, filepath.FromSlash(name)), []byte(content), 0o644))
 	}
 	return &Grader{Root: dst, RunBound: 25 * time.Second, Jobs: 1}
 }
@@ -81,9 +77,7 @@ func TestEditedTestFilesAreIgnored(t *testing.T) {
 // signature and count for nothing.
 func TestForgedReportLinesAreIgnored(t *testing.T) {
 	stub, err := os.ReadFile("../../../lessons/01-echo-server/echoserver.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	forger := `
 func init() {
 	f, err := os.OpenFile(os.Getenv("UDPBOOK_REPORT"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -133,9 +127,7 @@ func Serve(ctx context.Context, conn net.PacketConn) error { return solution.Ser
 // student did to the tests, the harness or the manifest changes nothing.
 func TestFromGradesAStudentsFilesWithTheseTests(t *testing.T) {
 	solution, err := os.ReadFile("../../../solutions/01-echo-server/echoserver.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	student := workbookCopy(t, map[string]string{
 		"lessons/01-echo-server/echoserver.go":      string(solution),
 		"harness/lesson02/suite.go":                 "package lesson02\n",
