@@ -45,7 +45,9 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 		ID: "three-names", Points: 3,
 		Title: "Michael, Tracy and Sarah get their three greetings, in order, one datagram each, from one local port",
 		Hint: "Open one socket (net.ListenUDP(\"udp\", nil)) before the loop and close it when Greet returns; " +
-			"in the loop, WriteTo one name, then read its reply. Zero Options mean the defaults.",
+			"in the loop, WriteTo one name, then read its reply. Zero Options mean the defaults. " +
+			"If the server replied but Greet timed out, compare addresses as unmapped netip.AddrPort values: " +
+			"the socket reports 127.0.0.1 as ::ffff:127.0.0.1.",
 		Run: func(c *harness.C, impl Impl) { checkThreeNames(c, impl, "udp4") },
 	},
 	{
@@ -85,6 +87,13 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 		Hint: "The reply to name is exactly \"Hello, <name>!\". Throw away anything else from the server " +
 			"(an old reply that arrived twice or late) and keep reading until the deadline.",
 		Run: checkStaleReply,
+	},
+	{
+		ID: "deadline-per-attempt", Points: 1,
+		Title: "datagrams that are not the reply do not make Greet wait longer than Timeout for it",
+		Hint: "Set the read deadline once per attempt, before the reading loop, not before every read: " +
+			"a stranger sending a datagram every few milliseconds must not keep Greet waiting forever.",
+		Run: checkDeadlinePerAttempt,
 	},
 	{
 		ID: "cancel", Points: 2,
@@ -220,6 +229,56 @@ func checkStaleReply(c *harness.C, impl Impl) {
 	if diff := cmp.Diff(greetings, got); diff != "" {
 		c.Fatalf("with the first reply to Michael arriving late, Greet(%v) returned the wrong replies (-want +got):\n%s", names, diff)
 	}
+}
+
+func checkDeadlinePerAttempt(c *harness.C, impl Impl) {
+	const timeout, every, strays = 100 * time.Millisecond, 20 * time.Millisecond, 100
+	silent := c.NewPeer("silent server", "udp4")
+	stranger := c.NewPeer("stranger", "udp4")
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("Greet panicked: %v", r)
+			}
+			done <- err
+		}()
+		_, err = impl.Greet(context.Background(), silent.Addr().String(), []string{"Michael"}, timeout, 1)
+	}()
+	c.Step("harness calls Greet(ctx, %q, [\"Michael\"], Options{Timeout: %v, Attempts: 1})", silent.Addr(), timeout)
+	var client netip.AddrPort
+	select {
+	case err := <-done:
+		c.Fatalf("Greet returned before sending anything: %v", err)
+	default:
+		d, ok := silent.Recv(harness.Patience)
+		if !ok {
+			select {
+			case err := <-done:
+				c.Fatalf("Greet returned before sending anything: %v", err)
+			default:
+				c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), harness.Patience)
+			}
+		}
+		client = d.From
+	}
+	c.Step("%s sends %q to %s every %v, up to %d times, while Greet waits", c.Who(stranger.Addr()), "Hello, Michael!", client, every, strays)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for range strays {
+		select {
+		case err := <-done:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				c.Fatalf("Greet returned %v; want an error wrapping os.ErrDeadlineExceeded, since the server never replied", err)
+			}
+			return
+		case <-tick.C:
+			stranger.Conn().WriteToUDPAddrPort([]byte("Hello, Michael!"), client)
+		}
+	}
+	c.Fatalf("with Timeout %v and Attempts 1, Greet was still waiting after %d datagrams from a stranger (%v): "+
+		"each datagram that was not the reply started its wait again", timeout, strays, strays*every)
 }
 
 func checkCancel(c *harness.C, impl Impl) {

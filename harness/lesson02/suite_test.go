@@ -48,6 +48,7 @@ var broken = []struct {
 	{"never retransmits (lost reply)", "after 1 attempts", "lost-reply", mutant{noRetry: true}.impl()},
 	{"does not check who sent the reply", "took the interloper's", "interloper", mutant{noSourceCheck: true}.impl()},
 	{"takes any datagram from the server as the reply", "with the reply to Michael duplicated", "stale-reply", mutant{noContentCheck: true}.impl()},
+	{"sets the read deadline before every read", "each datagram that was not the reply started its wait again", "deadline-per-attempt", mutant{perReadDeadline: true}.impl()},
 	{"ignores ctx", "did not return within 1s", "cancel", mutant{ignoreCtx: true}.impl()},
 	{"returns ctx.Err() unwrapped but replaced", "want an error wrapping context.Canceled", "cancel", mutant{loseCtxErr: true}.impl()},
 	{"assumes IPv4", "returned error", "ipv6", mutant{ipv4Only: true}.impl()},
@@ -72,6 +73,7 @@ type mutant struct {
 	loseCtxErr         bool
 	ipv4Only           bool
 	noClose            bool
+	perReadDeadline    bool
 	closeOnlyOnSuccess bool
 }
 
@@ -183,6 +185,9 @@ func (m mutant) request(ctx context.Context, conn *net.UDPConn, server netip.Add
 		for {
 			var n int
 			var from netip.AddrPort
+			if m.perReadDeadline {
+				conn.SetReadDeadline(time.Now().Add(opts.Timeout))
+			}
 			n, from, err = conn.ReadFromUDPAddrPort(buf)
 			if !m.ignoreCtx && ctx.Err() != nil {
 				return "", ctx.Err()

@@ -4,9 +4,9 @@
 // # Sending without a connection
 //
 // A UDP client needs no connection: it opens a socket, sends a datagram to
-// the server's address with WriteTo, and reads the reply with ReadFrom. The
-// kernel gives the socket a free port the first time it sends, and the
-// server replies to that port.
+// the server's address with WriteTo, and reads the reply with ReadFrom.
+// Opened with no local address, the socket is bound at once to a free port
+// the kernel chooses, and the server replies to that port.
 //
 // # Waiting with a deadline
 //
