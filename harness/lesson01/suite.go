@@ -84,8 +84,9 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	{
 		ID: "keeps-serving", Points: 2,
 		Title: "a datagram whose reply cannot be sent does not stop the server",
-		Hint: "When WriteTo fails (a 65,507-byte datagram makes a reply too large to send), " +
-			"drop that reply and keep looping; return only when reading fails or ctx is done.",
+		Hint: "Two causes. If your server replied to the 65,507-byte datagram at all, its read buffer is too small " +
+			"and cut the datagram short: make it 65,535 bytes. If it stopped answering, it returned when WriteTo failed " +
+			"(the reply to 65,507 bytes is too large to send): drop that reply and keep looping.",
 		Run: checkKeepsServing,
 	},
 	{
@@ -104,9 +105,10 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "ipv6", Points: 1,
-		Title: "Listen and Serve work over IPv6 loopback [::1] too",
+		Title: "Listen and Serve work over IPv6 loopback [::1] too, with a 65,519-byte datagram coming back whole",
 		Hint: "Nothing in your code should assume IPv4: listen on network \"udp\" (not \"udp4\"), " +
-			"and reply to the net.Addr that ReadFrom returns, as it is.",
+			"and reply to the net.Addr that ReadFrom returns, as it is. IPv6 datagrams can carry up to 65,527 bytes, " +
+			"20 more than IPv4's: a 65,535-byte buffer holds any of them.",
 		Run: func(c *harness.C, impl Impl) {
 			p := c.NewPeer("harness", "udp6") // skips the check where there is no IPv6 loopback
 			conn := listen(c, impl, "[::1]:0")
@@ -116,6 +118,9 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 			srv := serveOn(c, impl, conn)
 			c.Name(srv.addr, "your server")
 			exchange(c, p, srv.addr, "Michael")
+			// IPv6 carries 20 bytes more than IPv4: a buffer of 65,507
+			// bytes (IPv4's largest payload) cuts this one short.
+			exchange(c, p, srv.addr, string(pattern(65519)))
 		},
 	},
 }}
@@ -248,11 +253,17 @@ func checkBackToBack(c *harness.C, impl Impl) {
 func checkBigDatagram(c *harness.C, impl Impl) {
 	srv := startServer(c, impl, "udp4")
 	p := c.NewPeer("harness", "udp4")
-	data := make([]byte, 60000)
+	exchange(c, p, srv.addr, string(pattern(60000)))
+}
+
+// pattern returns n bytes of a-z, repeating, so that a reply cut short or
+// shifted shows where.
+func pattern(n int) []byte {
+	data := make([]byte, n)
 	for i := range data {
 		data[i] = 'a' + byte(i%26)
 	}
-	exchange(c, p, srv.addr, string(data))
+	return data
 }
 
 func checkEmptyAndBinary(c *harness.C, impl Impl) {

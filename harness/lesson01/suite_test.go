@@ -68,6 +68,7 @@ var broken = []struct {
 	{"returns nil instead of ctx.Err()", `Serve returned <nil>`, "stop", serve(mutant{returnNil: true})},
 	{"leaves a goroutine running", `left 1 goroutine(s) running`, "stop", serve(mutant{leak: true})},
 	{"assumes IPv4 addresses", `got nothing`, "ipv6", serve(mutant{ipv4Only: true})},
+	{"65,507-byte buffer, IPv4's largest payload", "(65515 bytes, want 65527", "ipv6", serve(mutant{buf: 65507})},
 	{"Listen binds IPv4 only", "no suitable address", "ipv6", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		return net.ListenPacket("udp4", addr)
 	}, Serve: solution.Serve}},
