@@ -210,8 +210,19 @@ func (c *C) runCleanups() {
 		f := c.cleanups[n-1]
 		c.cleanups = c.cleanups[:n-1]
 		c.mu.Unlock()
-		f()
+		c.runCleanup(f)
 	}
+}
+
+// runCleanup runs one clean-up; a panic in it (a learner's Close, say)
+// fails the check instead of the whole test binary.
+func (c *C) runCleanup(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.finish(Fail, fmt.Sprintf("panic while cleaning up after the check: %v\n%s", r, panicFrames(debug.Stack())))
+		}
+	}()
+	f()
 }
 
 func (c *C) result(id string, d time.Duration) Result {

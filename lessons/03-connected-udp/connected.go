@@ -1,0 +1,113 @@
+// Package connected is lesson 03 of udpbook: a UDP client whose socket is
+// connected to one peer, and what that connection does and does not give.
+//
+// # Connecting
+//
+// Calling connect on a UDP socket sends nothing. The kernel writes the
+// peer's address into the socket and picks the local address and port the
+// datagrams will leave from. From then on, three things change: a write
+// needs no address; the socket receives only datagrams from that peer (the
+// kernel drops the others); and when the peer's host answers a datagram
+// with "port unreachable", the kernel reports it on this socket as
+// "connection refused". Dial does it, with a net.Dialer.
+//
+// # Asking and waiting
+//
+// Request writes one datagram with Write (no address) and reads one with a
+// deadline. Both the reply and a refusal come back through that read: a
+// refusal is a read error that wraps syscall.ECONNREFUSED. A connected
+// socket knows no more than that. No acknowledgement exists in UDP, so a
+// datagram that was lost and one that is still on its way look the same:
+// nothing arrives before the deadline.
+//
+// # Refusals do not last
+//
+// A refusal says that nobody was listening when that one datagram arrived.
+// It does not close anything: the socket stays connected, and when a program
+// binds the peer's port the next datagram gets through.
+//
+// # Sending every so often
+//
+// SendEvery sends a message at once and then once every interval, until
+// its context is done. A send that is refused is reported to a callback,
+// and the sending goes on.
+package connected
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+)
+
+// Client is a UDP socket connected to one peer. Make one with Dial; the
+// zero Client has no socket and must not be used.
+type Client struct {
+	conn *net.UDPConn
+}
+
+// Dial opens a UDP socket connected to addr, such as "127.0.0.1:9999" or
+// "[::1]:9999", and returns it as a Client. Connecting sends nothing, so
+// Dial succeeds whether or not anything listens at addr; the first Request
+// finds out. addr needs the peer's port: Dial accepts port 0, but no program
+// can listen there, so nothing would ever answer.
+//
+// ctx bounds the name lookup when addr names a host ("localhost:9999");
+// if ctx is done, Dial returns an error that wraps ctx.Err().
+func Dial(ctx context.Context, addr string) (*Client, error) {
+	return nil, errors.New("Dial is not written yet: see docs/03-connected-udp.md, step 1")
+}
+
+// LocalAddr returns the address the client's datagrams leave from. The
+// kernel chose it when Dial connected the socket: the port is never 0, and
+// the IP is the one the route to the peer uses (127.0.0.1 for a peer on
+// 127.0.0.1).
+func (c *Client) LocalAddr() net.Addr {
+	return nil // not written yet: see docs/03-connected-udp.md, step 1
+}
+
+// RemoteAddr returns the peer's address, the one given to Dial.
+func (c *Client) RemoteAddr() net.Addr {
+	return nil // not written yet: see docs/03-connected-udp.md, step 1
+}
+
+// Close closes the client's socket. A Request or SendEvery still running
+// on it returns with an error.
+func (c *Client) Close() error {
+	return errors.New("Close is not written yet: see docs/03-connected-udp.md, step 1")
+}
+
+// Request sends msg to the peer as one datagram and returns the first
+// datagram that comes back within wait; a wait of zero or less gives up at
+// once. The reply may be any size a UDP datagram can have, up to 65,507
+// bytes.
+//
+// Request sends msg once and never again. If no reply comes in time, it
+// returns an error that wraps os.ErrDeadlineExceeded. If the peer's host
+// answers that nobody is listening on its port, Request returns at once
+// with an error that wraps syscall.ECONNREFUSED; the client stays usable,
+// and a later Request succeeds once the peer is there.
+//
+// Request must not be called while another Request on the same client is
+// running: each would take the other's replies.
+func (c *Client) Request(msg []byte, wait time.Duration) ([]byte, error) {
+	return nil, errors.New("Request is not written yet: see docs/03-connected-udp.md, step 2")
+}
+
+// SendEvery sends a message to the peer at once, then one every interval,
+// until ctx is done; then it returns ctx.Err(). It calls msg once for each
+// message, just before sending it, so each message can differ (carry the
+// time, say).
+//
+// When a send fails because the peer refused an earlier datagram (the
+// error wraps syscall.ECONNREFUSED), SendEvery calls refused with the error
+// and goes on with the next message; refused may be nil. Any other failed
+// send ends SendEvery with that error. An interval of zero or less is an
+// error.
+//
+// A connected socket learns of a refusal after the datagram that caused it
+// has gone, so the report comes with the next send, and that send is not
+// made: with nobody listening, about every other message is reported.
+func (c *Client) SendEvery(ctx context.Context, interval time.Duration, msg func() []byte, refused func(error)) error {
+	return errors.New("SendEvery is not written yet: see docs/03-connected-udp.md, step 4")
+}
