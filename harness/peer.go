@@ -111,6 +111,19 @@ func (p *Peer) SendAll(to netip.AddrPort, msgs [][]byte) {
 // returns ok == false if none came in time. If the check was aborted, Recv
 // fails the check with the reason.
 func (p *Peer) Recv(wait time.Duration) (d Datagram, ok bool) {
+	d, ok = p.read(wait)
+	if ok {
+		p.record(d)
+	}
+	return d, ok
+}
+
+func (p *Peer) record(d Datagram) {
+	p.c.Step("%s -> %s: %s", p.c.Who(d.From), p.c.Who(p.addr), Quote(d.Data))
+}
+
+// read is Recv without the trace.
+func (p *Peer) read(wait time.Duration) (d Datagram, ok bool) {
 	buf := make([]byte, MaxDatagram+1)
 	if err := p.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
 		p.c.Fatalf("harness could not set a deadline: %v", err)
@@ -130,9 +143,7 @@ func (p *Peer) Recv(wait time.Duration) (d Datagram, ok bool) {
 	if err != nil {
 		p.c.Fatalf("harness could not read: %v", err)
 	}
-	d = Datagram{From: Unmap(from), Data: buf[:n:n]}
-	p.c.Step("%s -> %s: %s", p.c.Who(d.From), p.c.Who(p.addr), Quote(d.Data))
-	return d, true
+	return Datagram{From: Unmap(from), Data: buf[:n:n]}, true
 }
 
 // Expect waits up to Patience for the next datagram and fails the check
@@ -152,19 +163,34 @@ func (p *Peer) Expect(from netip.AddrPort, want []byte, what string) Datagram {
 	return d
 }
 
-// Drain returns the datagrams already waiting in the peer's socket, without
-// waiting for more, and adds them to the trace. On loopback a datagram is in
-// the receiver's socket by the time the sender's write returns, so after the
-// learner's code has returned, Drain sees everything it sent.
+// Drain returns the datagrams already waiting in the peer's socket and
+// adds them to the trace. It sends a marker datagram to the peer from a
+// socket of its own and reads up to the marker: on loopback a datagram is
+// in the receiver's socket by the time the sender's write returns, so
+// everything sent before Drain was called comes before the marker. No
+// deadline decides when the socket is empty, so a stalled goroutine can
+// neither cut the list short nor make Drain wait for nothing.
 func (p *Peer) Drain() []Datagram {
+	network := "udp4"
+	if p.addr.Addr().Is6() {
+		network = "udp6"
+	}
+	marker := p.c.Listen(network)
+	from := AddrPort(marker.LocalAddr())
+	token := []byte(fmt.Sprintf("udpbook drain marker %d", time.Now().UnixNano()))
+	if _, err := marker.WriteToUDPAddrPort(token, p.addr); err != nil {
+		p.c.Fatalf("harness could not send its drain marker: %v", err)
+	}
 	var ds []Datagram
 	for {
-		// Go does not even try a read whose deadline has passed, so give
-		// it a moment; what is queued returns at once.
-		d, ok := p.Recv(10 * time.Millisecond)
+		d, ok := p.read(Patience)
 		if !ok {
+			p.c.Fatalf("the harness's own marker datagram did not arrive within %v", Patience)
+		}
+		if d.From == from && bytes.Equal(d.Data, token) {
 			return ds
 		}
+		p.record(d)
 		ds = append(ds, d)
 	}
 }
