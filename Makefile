@@ -34,8 +34,12 @@ test: fmt vet
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# The workbook must build everywhere a learner might be; checks that cannot
+# run on a system skip with the reason.
 vet:
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
 
 pristine:
 	$(GO) test ./harness/pristine -run TestCopiesMatchTheWorkbook -update
