@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"go/parser"
 	"go/token"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,7 +71,7 @@ func gradedDirs(l registry.Lesson) []string {
 // file of lesson l, so that the lesson is graded with them whatever is on
 // disk, and removes graded files that were added. It returns what differs
 // on disk.
-func pristineOverlay(root, tmp string, l registry.Lesson, replace map[string]string) ([]pristine.Problem, error) {
+func pristineOverlay(root string, l registry.Lesson, replace map[string]string) ([]pristine.Problem, error) {
 	dirs := gradedDirs(l)
 	problems, err := pristine.Check(root, dirs)
 	if err != nil {
@@ -79,12 +81,8 @@ func pristineOverlay(root, tmp string, l registry.Lesson, replace map[string]str
 		if !pristine.Graded(p) || !inDirs(p, dirs) {
 			continue
 		}
-		b, _ := pristine.File(p)
-		copyPath := filepath.Join(tmp, "pristine", filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(copyPath), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(copyPath, b, 0o644); err != nil {
+		copyPath, err := pristineCopy(p)
+		if err != nil {
 			return nil, err
 		}
 		replace[filepath.Join(root, filepath.FromSlash(p))] = copyPath
@@ -95,6 +93,39 @@ func pristineOverlay(root, tmp string, l registry.Lesson, replace map[string]str
 		}
 	}
 	return problems, nil
+}
+
+// pristineCopy writes the workbook's copy of the file at p where the build
+// can read it, and returns where. The place is named by the content's
+// digest and stays from one grading to the next: Go's build cache keys on
+// the files' paths too, and a new path every time would rebuild the
+// harness for every lesson.
+func pristineCopy(p string) (string, error) {
+	b, _ := pristine.File(p)
+	dir := filepath.Join(os.TempDir(), "udpbook-pristine", pristine.Digest(b))
+	name := filepath.Join(dir, path.Base(p))
+	if got, err := os.ReadFile(name); err == nil && bytes.Equal(got, b) {
+		return name, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	// Write to a temporary name and rename, so that two graders at once
+	// never read a half-written file.
+	tmp, err := os.CreateTemp(dir, ".part-*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return name, os.Rename(tmp.Name(), name)
 }
 
 func inDirs(p string, dirs []string) bool {

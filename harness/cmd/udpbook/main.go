@@ -105,7 +105,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
-	fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "how many lessons to grade at once")
+	fs.IntVar(&o.jobs, "jobs", 2*runtime.NumCPU(), "how many lessons to grade at once (lessons spend much of their time waiting on timers)")
 	return fs
 }
 
