@@ -1,0 +1,5 @@
+//go:build !windows
+
+package harness
+
+func isWSAAddrInUse(error) bool { return false }
