@@ -70,6 +70,19 @@ func (r LessonResult) Passed() (checks, points int) {
 	return checks, points
 }
 
+// MaxPoints returns the most points the lesson could give here: a check
+// skipped because the system cannot run it counts neither for nor
+// against, so its points leave the maximum.
+func (r LessonResult) MaxPoints() int {
+	max := 0
+	for _, c := range r.Checks {
+		if c.Status != string(harness.Skip) {
+			max += c.Points
+		}
+	}
+	return max
+}
+
 // Skipped returns how many checks were skipped.
 func (r LessonResult) Skipped() int {
 	n := 0

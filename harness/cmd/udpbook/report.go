@@ -75,7 +75,7 @@ func buildJSON(results []LessonResult, race, solutions bool, modified []string, 
 		checks, points := r.Passed()
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
-			Score: points, MaxScore: r.Lesson.Points(), Passed: checks, Checks: len(r.Checks),
+			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
 			Detail: trimMessage(r.Detail), DurationMS: r.Duration.Milliseconds(),
 		}
 		for _, c := range r.Checks {
@@ -176,7 +176,7 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 		s := junitSuite{
 			Name: r.Lesson.Name(), Time: seconds(r.Duration),
 			Properties: []junitProperty{
-				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.Lesson.Points())},
+				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.MaxPoints())},
 			},
 			SystemErr: r.Detail,
 		}

@@ -17,12 +17,12 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 	for _, r := range results {
 		c, p := r.Passed()
 		checks, points = checks+c, points+p
-		maxChecks, maxPoints = maxChecks+len(r.Checks), maxPoints+r.Lesson.Points()
+		maxChecks, maxPoints = maxChecks+len(r.Checks)-r.Skipped(), maxPoints+r.MaxPoints()
 		state := r.State
 		if n := r.Skipped(); n > 0 {
 			state += fmt.Sprintf(" (%d skipped)", n)
 		}
-		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks), p, r.Lesson.Points(), pal.state(state))
+		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(state))
 	}
 	if len(results) > 1 {
 		fmt.Fprintf(tw, "  total\t%d/%d\t%d/%d\n", checks, maxChecks, points, maxPoints)
@@ -70,7 +70,16 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		fmt.Fprintf(w, "  chapter: %s · run just this lesson: make check LESSON=%s\n", l.Doc(), l.Number)
 		return
 	}
-	if points == maxPoints && maxPoints > 0 {
+	skipped := 0
+	for _, r := range results {
+		skipped += r.Skipped()
+	}
+	switch {
+	case len(results) == 0:
+	case skipped > 0:
+		fmt.Fprintf(w, "\nEvery check that can run here passes. Well done. (%d skipped: this system cannot run "+
+			"them, so they count neither way.)\n", skipped)
+	default:
 		fmt.Fprintln(w, "\nEvery check passes. Well done.")
 	}
 }

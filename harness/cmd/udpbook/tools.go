@@ -105,7 +105,7 @@ func recordProgress(root string, results []LessonResult) error {
 		checks, points := r.Passed()
 		p.State = r.State
 		p.Checks = fmt.Sprintf("%d/%d", checks, len(r.Checks))
-		p.Points = fmt.Sprintf("%d/%d", points, r.Lesson.Points())
+		p.Points = fmt.Sprintf("%d/%d", points, r.MaxPoints())
 		p.Failing = nil
 		for _, c := range r.Checks {
 			if c.Status != "pass" && c.Status != "skip" {
