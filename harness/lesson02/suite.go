@@ -235,34 +235,13 @@ func checkDeadlinePerAttempt(c *harness.C, impl Impl) {
 	const timeout, every, strays = 100 * time.Millisecond, 20 * time.Millisecond, 100
 	silent := c.NewPeer("silent server", "udp4")
 	stranger := c.NewPeer("stranger", "udp4")
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Greet panicked: %v", r)
-			}
-			done <- err
-		}()
-		_, err = impl.Greet(context.Background(), silent.Addr().String(), []string{"Michael"}, timeout, 1)
-	}()
+	done := goGreet(c, context.Background(), impl, silent.Addr(), []string{"Michael"}, timeout, 1)
 	c.Step("harness calls Greet(ctx, %q, [\"Michael\"], Options{Timeout: %v, Attempts: 1})", silent.Addr(), timeout)
-	var client netip.AddrPort
-	select {
-	case err := <-done:
-		c.Fatalf("Greet returned before sending anything: %v", err)
-	default:
-		d, ok := silent.Recv(harness.Patience)
-		if !ok {
-			select {
-			case err := <-done:
-				c.Fatalf("Greet returned before sending anything: %v", err)
-			default:
-				c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), harness.Patience)
-			}
-		}
-		client = d.From
+	d, ok := silent.Recv(harness.Patience)
+	if !ok {
+		c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), harness.Patience)
 	}
+	client := d.From
 	c.Step("%s sends %q to %s every %v, up to %d times, while Greet waits", c.Who(stranger.Addr()), "Hello, Michael!", client, every, strays)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -285,22 +264,14 @@ func checkCancel(c *harness.C, impl Impl) {
 	silent := c.NewPeer("silent server", "udp4")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Greet panicked: %v", r)
-			}
-			if ctx.Err() == nil {
-				c.Abort(fmt.Errorf("Greet returned before its context was cancelled, with the server silent: %v", err))
-			}
-			done <- err
-		}()
-		_, err = impl.Greet(ctx, silent.Addr().String(), names, 10*time.Second, 3)
-	}()
+	done := goGreet(c, ctx, impl, silent.Addr(), names, 10*time.Second, 3)
 	if _, ok := silent.Recv(harness.Patience); !ok {
 		c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), harness.Patience)
+	}
+	select {
+	case err := <-done:
+		c.Fatalf("Greet returned before its context was cancelled, with the server silent: %v", err)
+	default:
 	}
 	c.Step("harness cancels Greet's context (Timeout is 10s)")
 	cancel()
@@ -338,6 +309,28 @@ func checkClosesSocket(c *harness.C, impl Impl) {
 		c.Fatalf("after Greet gave up on a silent server, the socket it opened (%s) was still open: "+
 			"Greet did not close its socket on that path", left[0])
 	}
+}
+
+// goGreet runs impl.Greet on its own goroutine and sends its error (or
+// its panic, as an error) on the returned channel when it returns. If
+// Greet returns while ctx is live, the check is aborted with its error, so
+// a wait for Greet's request ends at once (a stub fails in milliseconds).
+func goGreet(c *harness.C, ctx context.Context, impl Impl, server netip.AddrPort, names []string, timeout time.Duration, attempts int) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("Greet panicked: %v", r)
+			}
+			if ctx.Err() == nil {
+				c.Abort(fmt.Errorf("Greet returned while the server was silent: %v", err))
+			}
+			done <- err
+		}()
+		_, err = impl.Greet(ctx, server.String(), names, timeout, attempts)
+	}()
+	return done
 }
 
 // greet calls impl.Greet with a time bound, adding the call to the trace.
