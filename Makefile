@@ -7,6 +7,7 @@
 #   make stress              the solutions' suites 100 times with -race while
 #                            busy loops load every core (RUNS=n to change)
 #   make concurrency         8 full gradings at once must agree
+#   make timing              how long grading every lesson takes
 #   make pristine            (workbook authors) refresh the grader's copies
 #                            of the lessons and the harness after a change
 #
@@ -19,7 +20,7 @@ GRADER := .udpbook/udpbook
 # which fail until they are written.
 SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
-.PHONY: check test fmt vet grader pristine stress concurrency
+.PHONY: check test fmt vet grader pristine stress concurrency timing
 
 check: grader
 	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
@@ -49,3 +50,6 @@ stress:
 
 concurrency:
 	bash .ci/concurrency
+
+timing:
+	bash .ci/timing
