@@ -51,16 +51,27 @@ func Goroutines(pkg string) map[int]string {
 // Waiting lets a goroutine that is on its way out finish; it returns at
 // once when there are none.
 func LeftBehind(pkg string, before map[int]string, wait time.Duration) []string {
-	deadline := time.Now().Add(wait)
-	for {
+	return untilNone(wait, func() []string {
 		var left []string
 		for id, stack := range Goroutines(pkg) {
 			if _, old := before[id]; !old {
 				left = append(left, stack)
 			}
 		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
+		return left
+	})
+}
+
+// untilNone calls find until it finds nothing or wait has passed, and
+// returns what it found last. There is no event for a goroutine ending or a
+// socket closing, so it looks every few milliseconds; it returns at once
+// when there is nothing to wait for.
+func untilNone(wait time.Duration, find func() []string) []string {
+	deadline := time.Now().Add(wait)
+	for {
+		found := find()
+		if len(found) == 0 || time.Now().After(deadline) {
+			return found
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -79,8 +90,7 @@ func FirstLines(s string, n int) string {
 // OpenSockets) to be closed, and returns those still open. A socket closed
 // on another goroutine may take a moment to go.
 func NewSockets(before map[string]bool, wait time.Duration) []string {
-	deadline := time.Now().Add(wait)
-	for {
+	return untilNone(wait, func() []string {
 		var left []string
 		now, _ := OpenSockets()
 		for s := range now {
@@ -88,9 +98,6 @@ func NewSockets(before map[string]bool, wait time.Duration) []string {
 				left = append(left, s)
 			}
 		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return left
+	})
 }

@@ -193,10 +193,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
-	if overlay != "" {
-		args = append(args, "-overlay", overlay)
-	}
-	args = append(args, "./"+filepath.ToSlash(l.Dir()))
+	args = append(args, "-overlay", overlay, "./"+filepath.ToSlash(l.Dir()))
 	build := exec.CommandContext(ctx, "go", args...)
 	build.Dir = g.Root
 	out, err := build.CombinedOutput()
@@ -261,33 +258,31 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		}
 	}
 
-	if forged > 0 {
-		res.Detail = fmt.Sprintf("%d line(s) in the report were not written by the harness and were ignored", forged)
+	// markRunning gives the check that never ended its status.
+	markRunning := func(status, message string) {
+		for i := range res.Checks {
+			if res.Checks[i].ID == running {
+				res.Checks[i].Status, res.Checks[i].Message = status, message
+			}
+		}
 	}
 	text := output.String()
 	timedOut := runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after")
 	switch {
 	case timedOut:
-		for i := range res.Checks {
-			if res.Checks[i].ID == running {
-				res.Checks[i].Status = StatusTimeout
-				res.Checks[i].Message = fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
-					"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound)
-			}
-		}
 		res.State = TimedOut
 		res.Detail = crashLines(text, l.Dir())
+		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
+			"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound))
 	case running != "" || (runErr != nil && len(lines) == 0):
-		for i := range res.Checks {
-			if res.Checks[i].ID == running {
-				res.Checks[i].Status = string(harness.Fail)
-				res.Checks[i].Message = "the lesson's test crashed while this check ran:\n" + crashLines(text, l.Dir())
-			}
-		}
 		res.State = Crashed
 		res.Detail = crashLines(text, l.Dir())
+		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
 	default:
 		res.State = lessonState(res)
+	}
+	if forged > 0 {
+		res.Detail = strings.TrimSpace(res.Detail + fmt.Sprintf("\n%d line(s) in the report were not written by the harness and were ignored", forged))
 	}
 	g.progress(l, "done")
 	return res
@@ -354,9 +349,11 @@ func lessonState(res LessonResult) string {
 	return NotStarted
 }
 
-// overlay writes a go build -overlay file that replaces the lesson's Go
-// files with the reference solution's, or with g.Overlay's, and returns its
-// name; "" when there is nothing to replace. Nothing on disk is changed.
+// overlay writes a go build -overlay file and returns its name. It makes
+// the build take the graded files from the workbook's own copies (and leave
+// out graded files that were added), and the lesson's own files from the
+// reference solution (-solutions), a student's clone (-from) or g.Overlay,
+// where asked. Nothing on disk is changed.
 func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (string, error) {
 	replace := map[string]string{}
 	modified, err := pristineOverlay(g.Root, l, replace)
@@ -379,9 +376,6 @@ func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (stri
 	}
 	for from, to := range g.Overlay {
 		replace[filepath.Join(g.Root, from)] = to
-	}
-	if len(replace) == 0 {
-		return "", nil
 	}
 	b, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {
