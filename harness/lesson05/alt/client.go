@@ -42,6 +42,9 @@ func Join(ctx context.Context, server string, cfg Config, send <-chan string, re
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", server) // connected: hears ECONNREFUSED
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // cancelled before it joined: nothing to quit
+		}
 		return err
 	}
 	defer conn.Close()
