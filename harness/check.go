@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,11 +40,14 @@ const Patience = time.Second
 type Result struct {
 	ID       string
 	Status   Status
-	Message  string // for Fail and Skip: what happened, with the datagram trace
-	Duration time.Duration
+	Message  string        // for Fail and Skip: what happened, with the datagram trace
+	Duration time.Duration // all attempts together
+	Attempts int           // how many times the check ran: more than 1 when the harness ran late
+	Scale    int           // the time scale of the attempt that decided
+	Late     string        // why the last inconclusive attempt was not judged, if any
 }
 
-// errAborted is the cause of a C's context when the check ends normally.
+// errCheckOver is the cause of a C's context when the check ends normally.
 var errCheckOver = errors.New("check is over")
 
 // C is the state of one running check: its trace of datagrams, its
@@ -57,6 +61,9 @@ var errCheckOver = errors.New("check is over")
 type C struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	clock  clock
+
+	exiting atomic.Bool // the harness itself is ending the check's goroutine
 
 	mu       sync.Mutex
 	trace    []string
@@ -67,9 +74,18 @@ type C struct {
 	pending  []string // messages from Errorf not yet ended by FailNow
 }
 
-func newC() *C {
+func newC(id string, scale int) *C {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &C{ctx: ctx, cancel: cancel, names: map[netip.AddrPort]string{}, status: Pass}
+	return &C{ctx: ctx, cancel: cancel, clock: clock{id: id, scale: scale},
+		names: map[netip.AddrPort]string{}, status: Pass}
+}
+
+// exit ends the check's goroutine. Only the harness's own ways out (Fatalf,
+// FailNow, Skipf, Late) call it; any other runtime.Goexit on the check's
+// goroutine comes from the learner's code, and fails the check.
+func (c *C) exit() {
+	c.exiting.Store(true)
+	runtime.Goexit()
 }
 
 // Context returns a context that is done when the check ends or when
@@ -136,7 +152,7 @@ func (c *C) Who(addr netip.AddrPort) string {
 // what was expected, in order.
 func (c *C) Fatalf(format string, args ...any) {
 	c.finish(Fail, fmt.Sprintf(format, args...))
-	runtime.Goexit()
+	c.exit()
 }
 
 // Errorf records a failure without stopping; testify calls it before
@@ -156,7 +172,7 @@ func (c *C) FailNow() {
 		msg = "check failed"
 	}
 	c.finish(Fail, msg)
-	runtime.Goexit()
+	c.exit()
 }
 
 // Skipf ends the check as skipped, with the reason. Use it only where the
@@ -164,7 +180,7 @@ func (c *C) FailNow() {
 // learner's mistake.
 func (c *C) Skipf(format string, args ...any) {
 	c.finish(Skip, fmt.Sprintf(format, args...))
-	runtime.Goexit()
+	c.exit()
 }
 
 // Cleanup registers f to run when the check ends, last registered first.
@@ -174,15 +190,26 @@ func (c *C) Cleanup(f func()) {
 	c.cleanups = append(c.cleanups, f)
 }
 
-// finish records the first outcome; later ones are ignored.
+// finish records the first outcome; later ones are ignored. A failure
+// while a span of the check's schedule has overrun its bound makes the
+// attempt inconclusive (see Span).
 func (c *C) finish(s Status, msg string) {
+	if s == Fail {
+		if why := c.clock.overrun(time.Now()); why != "" {
+			c.clock.mu.Lock()
+			if c.clock.late == "" {
+				c.clock.late = why
+			}
+			c.clock.mu.Unlock()
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.status != Pass {
 		return
 	}
 	c.status = s
-	if s == Skip {
+	if s == Skip || s == Inconclusive {
 		c.message = msg
 		return
 	}
@@ -225,30 +252,75 @@ func (c *C) runCleanup(f func()) {
 	f()
 }
 
-func (c *C) result(id string, d time.Duration) Result {
+func (c *C) result(id string) Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Result{ID: id, Status: c.status, Message: c.message, Duration: d}
+	return Result{ID: id, Status: c.status, Message: c.message}
 }
 
 // RunCheck runs fn as a check on its own goroutine and returns its result.
 // A panic in fn (or in learner code it calls) fails the check with the
-// panic's value and where it happened. A check still running after bound
-// fails, and RunCheck returns without waiting for it.
+// panic's value and where it happened; so does a runtime.Goexit that the
+// harness did not call. A check still running after bound fails, and
+// RunCheck returns without waiting for it.
+//
+// An attempt in which the harness did not keep its own schedule (see
+// C.Timed) is inconclusive: RunCheck runs the check again at twice the
+// time scale, up to MaxScale times the starting scale.
 func RunCheck(id string, bound time.Duration, fn func(c *C)) Result {
-	c := newC()
+	return RunCheckAt(id, bound, StartScale(), fn)
+}
+
+// RunCheckAt is RunCheck with its first attempt at the given time scale.
+func RunCheckAt(id string, bound time.Duration, first int, fn func(c *C)) Result {
 	start := time.Now()
+	var res Result
+	late := "" // why the last inconclusive attempt was not judged
+	for scale, attempt := first, 1; ; scale, attempt = scale*2, attempt+1 {
+		var why string
+		res, why = runAttempt(id, bound, scale, fn)
+		res.Attempts, res.Scale, res.Late = attempt, scale, late
+		if res.Status != Inconclusive {
+			break
+		}
+		late = why
+		res.Late = late
+		if scale >= first*MaxScale {
+			res.Status = Fail
+			res.Message = fmt.Sprintf("this check could not be graded: in each of its %d attempts, up to %d× time scale, "+
+				"the harness could not keep its own schedule (the last time: %s). The machine is too busy, or your code "+
+				"keeps the CPU busy (a loop that never blocks). Grade again on a quieter machine, or start at a larger "+
+				"time scale with %s=%d.", attempt, scale, late, ScaleEnv, scale*2)
+			break
+		}
+	}
+	res.Duration = time.Since(start)
+	return res
+}
+
+// runAttempt runs fn once at the given time scale. For an inconclusive
+// attempt it also returns why.
+func runAttempt(id string, bound time.Duration, scale int, fn func(c *C)) (Result, string) {
+	c := newC(id, scale)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer c.runCleanups()
+		returned := false
 		defer func() {
 			if r := recover(); r != nil {
 				c.finish(Fail, fmt.Sprintf("panic: %v\n%s", r, panicFrames(debug.Stack())))
+			} else if !returned && !c.exiting.Load() {
+				c.finish(Fail, "the check's goroutine was ended by runtime.Goexit, called by your code: "+
+					"a check passes only when it runs to its end. Do not call runtime.Goexit (or t.FailNow, "+
+					"t.SkipNow) in the lesson's code.")
 			}
 		}()
 		fn(c)
+		returned = true
 	}()
+	// A slower attempt may take longer, within reason.
+	bound *= time.Duration(min(scale, 4))
 	timer := time.NewTimer(bound)
 	defer timer.Stop()
 	select {
@@ -257,8 +329,18 @@ func RunCheck(id string, bound time.Duration, fn func(c *C)) Result {
 		c.finish(Fail, fmt.Sprintf("the check did not finish within %v: your code is probably blocked "+
 			"(a read without a deadline, a channel nobody sends on, a lock held forever)", bound))
 		c.cancel(errCheckOver)
+		c.clock.stopMonitor()
+		return c.result(id), "" // a check that hangs is never tried again
 	}
-	return c.result(id, time.Since(start))
+	c.clock.stopMonitor()
+	res := c.result(id)
+	late := ""
+	if res.Status != Skip {
+		if late = c.clock.inconclusive(); late != "" {
+			res.Status = Inconclusive
+		}
+	}
+	return res, late
 }
 
 // panicFrames keeps the frames of a panic's stack that help a learner: the

@@ -58,6 +58,10 @@ func (s *Suite[I]) Run(t *testing.T, impl I) {
 		var res Result
 		ok := t.Run(ch.ID, func(t *testing.T) {
 			res = RunCheck(ch.ID, CheckBound, func(c *C) { ch.Run(c, impl) })
+			if res.Attempts > 1 {
+				t.Logf("%s: decided at %d× time scale, after %d attempts: the harness ran late (%s)",
+					ch.ID, res.Scale, res.Attempts, res.Late)
+			}
 			switch res.Status {
 			case Fail:
 				t.Fatalf("%s: %s\n%s\nhint: %s", ch.ID, ch.Title, res.Message, ch.Hint)
@@ -73,7 +77,7 @@ func (s *Suite[I]) Run(t *testing.T, impl I) {
 				"run `go test -race` in the lesson's folder to see the two conflicting accesses"
 		}
 		rep.write(reportLine{Event: "end", ID: ch.ID, Status: res.Status, Message: res.Message,
-			Millis: float64(res.Duration.Microseconds()) / 1000})
+			Millis: float64(res.Duration.Microseconds()) / 1000, Attempts: res.Attempts, Scale: res.Scale, Late: res.Late})
 	}
 }
 
@@ -90,9 +94,15 @@ func (s *Suite[I]) Grade(impl I) []Result {
 
 // GradeOne runs the check with the given ID against impl.
 func (s *Suite[I]) GradeOne(id string, impl I) Result {
+	return s.GradeOneAt(id, impl, StartScale())
+}
+
+// GradeOneAt runs the check with the given ID against impl, starting at
+// the given time scale.
+func (s *Suite[I]) GradeOneAt(id string, impl I, scale int) Result {
 	for _, ch := range s.Checks {
 		if ch.ID == id {
-			return RunCheck(ch.ID, CheckBound, func(c *C) { ch.Run(c, impl) })
+			return RunCheckAt(ch.ID, CheckBound, scale, func(c *C) { ch.Run(c, impl) })
 		}
 	}
 	panic(fmt.Sprintf("harness: no check %q in suite", id))
@@ -130,7 +140,13 @@ type reportLine struct {
 	Status  Status  `json:"status,omitempty"`
 	Message string  `json:"message,omitempty"`
 	Millis  float64 `json:"ms,omitempty"`
-	MAC     string  `json:"mac,omitempty"`
+	// Attempts and Scale say how often the check ran and at what time
+	// scale the deciding attempt ran; Late why the one before it was not
+	// judged (see C.Timed).
+	Attempts int    `json:"attempts,omitempty"`
+	Scale    int    `json:"scale,omitempty"`
+	Late     string `json:"late,omitempty"`
+	MAC      string `json:"mac,omitempty"`
 }
 
 // ReportLine is the exported form of one report line, for the grader.
@@ -174,23 +190,27 @@ func (r *report) write(line reportLine) {
 // message naming the call, so a learner's deadlock or panic never takes the
 // grader down with it.
 func (c *C) Call(call string, d time.Duration, f func()) {
-	done := make(chan any, 1)
+	done := make(chan string, 1) // why f did not return normally, or ""
 	go func() {
+		returned := false
 		defer func() {
-			r := recover()
-			if r != nil {
-				r = fmt.Sprintf("%v\n%s", r, panicFrames(debug.Stack()))
+			why := ""
+			if r := recover(); r != nil {
+				why = fmt.Sprintf("panicked: %v\n%s", r, panicFrames(debug.Stack()))
+			} else if !returned {
+				why = "ended its goroutine with runtime.Goexit instead of returning"
 			}
-			done <- r
+			done <- why
 		}()
 		f()
+		returned = true
 	}()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case r := <-done:
-		if r != nil {
-			c.Fatalf("%s panicked: %v", call, r)
+	case why := <-done:
+		if why != "" {
+			c.Fatalf("%s %s", call, why)
 		}
 	case <-t.C:
 		c.Fatalf("%s did not return within %v: something in it blocks forever "+

@@ -276,25 +276,53 @@ func checkQuit(c *harness.C, impl Impl) {
 }
 
 func checkExpiry(c *harness.C, impl Impl) {
-	cfg := Config{Expiry: 50 * time.Millisecond}
+	cfg := Config{Expiry: c.Dur(50 * time.Millisecond)}
+	// Each verdict below holds while the harness keeps to its schedule
+	// within a quarter of the expiry; the spans measure the silences as
+	// your server sees them, from the harness's own sends and receipts.
+	c.Timed(cfg.Expiry / 4)
 	srv := startServer(c, impl, "udp4", cfg)
 	a, b := c.NewPeer("member A", "udp4"), c.NewPeer("member B", "udp4")
+	// Each span ends when B receives its own broadcast: your server has
+	// handled B's message by then, and it has not handled A's before the
+	// span's start. (B is a member all along: it spoke last.)
+	spoke := time.Now() // A's only message: your server has heard from A since, at most
+	quiet := c.Span("from A's message to B's broadcast", spoke, cfg.Expiry*3/4)
 	say(c, srv, a, "hello", "a message registers its sender", a)
-	say(c, srv, b, "hi", "every member receives every message", a, b)
-	// Your server handled A's and B's messages before it sent B's
-	// broadcast, so both have been silent since at least now.
-	wait := 4 * cfg.Expiry
-	c.Step("members A and B say nothing for %v, four times the expiry of %v (measured by the harness)", wait, cfg.Expiry)
-	pause(c, wait)
+	heard := time.Now() // your server has heard from A by now, at least
+	say(c, srv, b, "hi", "every member receives every message", b)
+	quiet.End()
+	expectNext(c, a, srv.addr, line(b.Addr(), "hi"), "every member receives every message, and A spoke less than the expiry before")
+
+	// Not too soon: after half the expiry, A is still a member.
+	c.Step("members A and B say nothing for half the expiry of %v", cfg.Expiry)
+	c.PauseUntil(heard.Add(cfg.Expiry / 2))
+	quiet = c.Span("A's silence before B's second broadcast", spoke, cfg.Expiry*7/8)
+	say(c, srv, b, "still there?", "every member receives every message", b)
+	quiet.End()
+	expectNext(c, a, srv.addr, line(b.Addr(), "still there?"), fmt.Sprintf("member A spoke less than the expiry of %v before: "+
+		"it is still a member (does your server expire members too soon, or use another expiry than Config's?)", cfg.Expiry))
+
+	// Not too late: after one and a half times the expiry, A is gone.
+	c.Step("member A says nothing for one and a half times the expiry of %v (measured by the harness)", cfg.Expiry)
+	c.PauseUntil(heard.Add(cfg.Expiry * 3 / 2))
+	silence := c.Span("A's silence before B's last message", spoke, cfg.Expiry*7/4)
 	say(c, srv, b, "anyone?", "a member that speaks after it expired joins again, and receives its own message", b)
-	say(c, srv, a, "back", fmt.Sprintf("member A had been silent for more than %v, four times the expiry of %v: "+
-		"it must receive nothing until it speaks again (your server still sent it B's message)", wait, cfg.Expiry), a, b)
+	// Your server has handled B's message by now: A's silence, as it saw
+	// it, was less than this span (and more than one and a half times the
+	// expiry). A's message below comes after B's broadcast would have.
+	silence.End()
+	say(c, srv, a, "back", fmt.Sprintf("member A had been silent for more than %v, one and a half times the expiry of %v: "+
+		"it must receive nothing until it speaks again (your server still sent it B's message; does it use the Expiry "+
+		"from Config, and check it before every broadcast?)", cfg.Expiry*3/2, cfg.Expiry), a, b)
 }
 
 func checkStaysLive(c *harness.C, impl Impl) {
-	cfg := Config{Expiry: 200 * time.Millisecond}
+	cfg := Config{Expiry: c.Dur(200 * time.Millisecond)}
+	c.Timed(cfg.Expiry / 8)
 	srv := startServer(c, impl, "udp4", cfg)
 	b, cc := c.NewPeer("member B", "udp4"), c.NewPeer("member C", "udp4")
+	registered := time.Now() // no earlier than your server registers B
 	b.Send(srv.addr, []byte(heartbeat))
 	// B is a member by its heartbeat alone: it receives C's message. (An
 	// answer to the heartbeat, if any, is skipped: server-heartbeat grades it.)
@@ -303,20 +331,30 @@ func checkStaysLive(c *harness.C, impl Impl) {
 	expectSkipping(c, b, srv.addr, line(cc.Addr(), "welcome, B"), "a heartbeat registers its sender")
 	// Each round, B sends heartbeats at 1/4, 2/4 and 3/4 of the expiry,
 	// and C speaks at 11/10 of it: more than the expiry after B's first
-	// heartbeat, less than it after B's last.
-	for round := 1; round <= 2; round++ {
-		start := time.Now()
+	// heartbeat, less than it after B's last. The verdict holds only while
+	// B's last heartbeat and C's broadcast are less than the expiry apart,
+	// as the harness measures them.
+	//
+	// The first round counts from B's registering heartbeat, so that a
+	// server that does not refresh members cannot have dropped B and taken
+	// it back in by a later heartbeat: the harness's lateness is at most
+	// an eighth of the expiry, so B's last heartbeat comes less than the
+	// expiry after its first.
+	start := registered
+	for round := 1; round <= 2; round, start = round+1, time.Now() {
 		var last time.Time
 		for k := 1; k <= 3; k++ {
-			pauseUntil(c, start.Add(time.Duration(k)*cfg.Expiry/4))
+			c.PauseUntil(start.Add(time.Duration(k) * cfg.Expiry / 4))
 			last = time.Now()
 			quietSend(c, b, srv.addr, heartbeat)
 		}
+		gap := c.Span("the time from B's last heartbeat to C's broadcast", last, cfg.Expiry*3/4)
 		c.Step("member B sends heartbeats at 1/4, 2/4 and 3/4 of the expiry of %v, and nothing else", cfg.Expiry)
-		pauseUntil(c, start.Add(cfg.Expiry*11/10))
+		c.PauseUntil(start.Add(cfg.Expiry * 11 / 10))
 		msg := fmt.Sprintf("round %d: B, are you there?", round)
 		cc.Send(srv.addr, []byte(msg))
 		expectNext(c, cc, srv.addr, line(cc.Addr(), msg), "a member that speaks after it expired joins again")
+		gap.End() // your server has handled C's message
 		expectSkipping(c, b, srv.addr, line(cc.Addr(), msg), fmt.Sprintf(
 			"member B sent nothing but heartbeats, the last %v before C's message, while the one that registered it came "+
 				"more than the expiry of %v before: every heartbeat must refresh a member, not only register it the first time",
@@ -418,8 +456,12 @@ func checkMemberCap(c *harness.C, impl Impl) {
 
 func checkConcurrent(c *harness.C, impl Impl) {
 	const members = 4
-	cfg := Config{Expiry: 250 * time.Millisecond}
-	run := 300 * time.Millisecond
+	cfg := Config{Expiry: c.Dur(250 * time.Millisecond)}
+	run := c.Dur(300 * time.Millisecond)
+	// The members must never be silent for the expiry, or your server
+	// would rightly drop them: the verdicts hold while the harness keeps
+	// each member's silences under three quarters of it.
+	c.Timed(cfg.Expiry / 4)
 	srv := startServer(c, impl, "udp4", cfg)
 	socks := make([]*net.UDPConn, members)
 	names := make([]netip.AddrPort, members)
@@ -438,14 +480,15 @@ func checkConcurrent(c *harness.C, impl Impl) {
 
 	// Everyone joins first, one after the other, so that each member is in
 	// the room before anyone's first message.
+	joinStart := time.Now()
 	for i, s := range socks {
 		if _, err := s.WriteToUDPAddrPort([]byte("join"), srv.addr); err != nil {
 			c.Fatalf("harness could not send: %v", err)
 		}
 		for {
-			d, ok := quietRead(c, s, harness.Patience)
+			d, ok := quietRead(c, s, c.Patience())
 			if !ok {
-				c.Fatalf("member %c waited for the broadcast of its message %q for %v; got nothing", 'A'+i, "join", harness.Patience)
+				c.Fatalf("member %c waited for the broadcast of its message %q for %v; got nothing", 'A'+i, "join", c.Patience())
 			}
 			if string(d.Data) == line(names[i], "join") {
 				break
@@ -457,9 +500,11 @@ func checkConcurrent(c *harness.C, impl Impl) {
 	// Each member sends a message, waits for its own broadcast (collecting
 	// everything else that arrives), and goes on for the whole run.
 	type result struct {
-		sent []string
-		got  []string
-		err  error
+		sent     []string
+		got      []string
+		err      error
+		lastSend time.Time
+		maxGap   time.Duration // the member's longest silence towards the server
 	}
 	results := make([]result, members)
 	var wg sync.WaitGroup
@@ -471,9 +516,12 @@ func checkConcurrent(c *harness.C, impl Impl) {
 		go func() {
 			defer wg.Done()
 			r := &results[i]
+			r.lastSend = joinStart // no later than the member's "join"
 			buf := make([]byte, 2048)
 			for k := 0; time.Since(start) < run || k < 10; k++ {
 				msg := fmt.Sprintf("m%d-%03d", i, k)
+				now := time.Now()
+				r.maxGap, r.lastSend = max(r.maxGap, now.Sub(r.lastSend)), now
 				if _, err := socks[i].WriteToUDPAddrPort([]byte(msg), srv.addr); err != nil {
 					r.err = err
 					return
@@ -481,7 +529,7 @@ func checkConcurrent(c *harness.C, impl Impl) {
 				r.sent = append(r.sent, msg)
 				own := line(names[i], msg)
 				for {
-					if err := socks[i].SetReadDeadline(time.Now().Add(harness.Patience)); err != nil {
+					if err := socks[i].SetReadDeadline(time.Now().Add(c.Patience())); err != nil {
 						r.err = err
 						return
 					}
@@ -503,12 +551,20 @@ func checkConcurrent(c *harness.C, impl Impl) {
 		}()
 	}
 	wg.Wait()
-	abortCheck(c)
+	c.FailIfAborted()
 	for i, r := range results {
 		if r.err != nil {
 			c.Fatalf("member %c: %v", 'A'+i, r.err)
 		}
+		c.Within(fmt.Sprintf("member %c's longest silence", 'A'+i), r.maxGap, cfg.Expiry*3/4)
 	}
+	oldest := time.Now()
+	for _, r := range results {
+		if r.lastSend.Before(oldest) {
+			oldest = r.lastSend
+		}
+	}
+	barrier := c.Span("the longest silence of a member before A's last broadcast", oldest, cfg.Expiry*3/4)
 	total := 0
 	for _, r := range results {
 		total += len(r.sent)
@@ -522,9 +578,9 @@ func checkConcurrent(c *harness.C, impl Impl) {
 	}
 	for i, s := range socks {
 		for {
-			d, ok := quietRead(c, s, harness.Patience)
+			d, ok := quietRead(c, s, c.Patience())
 			if !ok {
-				c.Fatalf("member %c: expected A's broadcast %q within %v; got nothing", 'A'+i, end, harness.Patience)
+				c.Fatalf("member %c: expected A's broadcast %q within %v; got nothing", 'A'+i, end, c.Patience())
 			}
 			if string(d.Data) == end {
 				break
@@ -532,6 +588,7 @@ func checkConcurrent(c *harness.C, impl Impl) {
 			results[i].got = append(results[i].got, string(d.Data))
 		}
 	}
+	barrier.End()
 	for i, r := range results {
 		for j, sender := range results {
 			prefix := names[j].String() + " "
@@ -561,14 +618,14 @@ func checkServerStop(c *harness.C, impl Impl) {
 	var err error
 	select {
 	case err = <-srv.done:
-	case <-time.After(StopBound):
-		c.Fatalf("Serve did not return within %v after its context was cancelled", StopBound)
+	case <-time.After(c.Dur(StopBound)):
+		c.Fatalf("Serve did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
 	srv.returned = true
 	if !errors.Is(err, context.Canceled) {
 		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled)", err)
 	}
-	if left := harness.LeftBehind(pkg, before, StopBound); len(left) > 0 {
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Serve returned but left %d goroutine(s) running, the first:\n%s", len(left), harness.FirstLines(left[0], 8))
 	}
 }
@@ -593,6 +650,8 @@ type server struct {
 // expects it to serve, the check is aborted with Serve's error, so a stub
 // fails at once.
 func startServer(c *harness.C, impl Impl, network string, cfg Config) *server {
+	// Waits for the learner's code to return are timing verdicts too.
+	c.Timed(c.Dur(StopBound) / 4)
 	conn := c.Listen(network)
 	s := &server{addr: harness.AddrPort(conn.LocalAddr()), done: make(chan error, 1)}
 	c.Name(s.addr, "your server")
@@ -618,7 +677,7 @@ func startServer(c *harness.C, impl Impl, network string, cfg Config) *server {
 		if !s.returned {
 			select {
 			case <-s.done:
-			case <-time.After(StopBound):
+			case <-time.After(c.Dur(StopBound)):
 			}
 		}
 	})
@@ -666,7 +725,7 @@ func say(c *harness.C, srv *server, from *harness.Peer, msg, rule string, to ...
 // check unless it is want, from from. rule says what the protocol
 // requires, for the failure message.
 func expectNext(c *harness.C, p *harness.Peer, from netip.AddrPort, want, rule string) {
-	d, ok := p.Recv(harness.Patience)
+	d, ok := p.Recv(c.Patience())
 	check(c, p, d, ok, from, want, rule)
 }
 
@@ -675,7 +734,7 @@ func expectNext(c *harness.C, p *harness.Peer, from netip.AddrPort, want, rule s
 func expectSkipping(c *harness.C, p *harness.Peer, from netip.AddrPort, want, rule string) {
 	skipped := 0
 	for {
-		d, ok := quietRead(c, p.Conn(), harness.Patience)
+		d, ok := quietRead(c, p.Conn(), c.Patience())
 		if ok && string(d.Data) == heartbeat && d.From == from {
 			skipped++
 			continue
@@ -694,7 +753,7 @@ func expectSkipping(c *harness.C, p *harness.Peer, from netip.AddrPort, want, ru
 func check(c *harness.C, p *harness.Peer, d harness.Datagram, ok bool, from netip.AddrPort, want, rule string) {
 	if !ok {
 		c.Fatalf("expected %s to receive %s from %s within %v; got nothing.\n   The rule: %s",
-			c.Who(p.Addr()), harness.Quote([]byte(want)), c.Who(from), harness.Patience, rule)
+			c.Who(p.Addr()), harness.Quote([]byte(want)), c.Who(from), c.Patience(), rule)
 	}
 	if d.From != from {
 		c.Fatalf("expected %s to receive %s from %s; it came from %s instead: send everything from the socket you were given",
@@ -731,9 +790,9 @@ func checkClientJoin(c *harness.C, impl Impl) {
 	me := firstHeartbeat(c, cl, fake, "with Interval 1m, the first heartbeat goes out at once, not after an interval")
 	for _, msg := range []string{"hello", "héllo, 你好", "two  spaces ", "@not a heartbeat@"} {
 		put(c, cl.send, msg, "Join")
-		d, ok := fake.Recv(harness.Patience)
+		d, ok := fake.Recv(c.Patience())
 		if !ok {
-			c.Fatalf("expected %s from your client within %v; got nothing", harness.Quote([]byte(msg)), harness.Patience)
+			c.Fatalf("expected %s from your client within %v; got nothing", harness.Quote([]byte(msg)), c.Patience())
 		}
 		if d.From != me {
 			c.Fatalf("the message came from %s, but the heartbeat came from %s: send everything on one socket, "+
@@ -746,11 +805,15 @@ func checkClientJoin(c *harness.C, impl Impl) {
 }
 
 func checkClientHeartbeat(c *harness.C, impl Impl) {
-	const window = 300 * time.Millisecond
-	cfg := Config{Interval: 15 * time.Millisecond, Timeout: time.Minute}
+	window := c.Dur(300 * time.Millisecond)
+	cfg := Config{Interval: c.Dur(15 * time.Millisecond), Timeout: time.Minute}
+	// On a machine too busy to run the harness on time, your client's
+	// ticker falls behind too: the count holds only while the harness is
+	// never late by a third of the interval.
+	c.Timed(cfg.Interval / 3)
 	fake := c.NewPeer("fake server", "udp4")
-	start := time.Now()
 	cl := startClient(c, impl, fake.Addr().String(), cfg)
+	start := time.Now()
 	var got []string
 	for time.Since(start) < window {
 		d, ok := quietRead(c, fake.Conn(), window-time.Since(start))
@@ -759,10 +822,14 @@ func checkClientHeartbeat(c *harness.C, impl Impl) {
 		}
 	}
 	c.Step("harness cancels Join's context")
+	stopped := time.Now()
 	cl.stop(c, true)
 	if err := cl.wait(c); !errors.Is(err, context.Canceled) {
 		c.Step("(Join returned %v)", err)
 	}
+	// Heartbeats are counted from Join's start to when it was told to stop
+	// (what Join sends while stopping is counted against the upper bound).
+	running := stopped.Sub(start)
 	elapsed := time.Since(start)
 	for _, d := range quietDrain(c, fake.Conn()) {
 		got = append(got, string(d.Data))
@@ -776,24 +843,39 @@ func checkClientHeartbeat(c *harness.C, impl Impl) {
 	c.Step("fake server received %d datagrams from your client, %d of them %q, in the %v from calling Join to its return (Interval %v)",
 		len(got), beats, heartbeat, elapsed.Round(time.Millisecond), cfg.Interval)
 	for i, g := range got {
-		if g == quit && i < len(got)-1 {
-			c.Fatalf("your client sent %s after %q: the server would take the member back in; stop the heartbeats "+
-				"before sending quit", quoteAll(got[i+1:]), quit)
+		if g != quit {
+			continue
 		}
+		// A second quit is harmless; anything else re-registers the member.
+		var after []string
+		for _, h := range got[i+1:] {
+			if h != quit {
+				after = append(after, h)
+			}
+		}
+		if len(after) > 0 {
+			c.Fatalf("your client sent %s after %q: the server would take the member back in; stop the heartbeats "+
+				"before sending quit", quoteAll(after), quit)
+		}
+		break
 	}
 	if len(got) == 0 || got[0] != heartbeat {
 		c.Fatalf("the first datagram from your client must be %q; got %s", heartbeat, quoteAll(got))
 	}
-	if most := int(elapsed/cfg.Interval) + 3; beats > most {
+	// One at once, then one per interval: the bounds allow a quarter of
+	// the count either way, and one more heartbeat while stopping.
+	want := 1 + int(running/cfg.Interval)
+	if most := 1 + int(elapsed/cfg.Interval) + want/4 + 1; beats > most {
 		c.Fatalf("%d heartbeats in %v is too many for an Interval of %v: want at most %d (one at once, then one per interval)",
 			beats, elapsed.Round(time.Millisecond), cfg.Interval, most)
 	}
-	if least := int(window / cfg.Interval / 4); beats < least {
-		c.Fatalf("%d heartbeats in %v is too few for an Interval of %v: want at least %d (a quarter of what the interval gives); "+
-			"is the Interval from Config used?", beats, window, cfg.Interval, least)
+	if least := want - want/4; beats < least {
+		c.Fatalf("%d heartbeats in %v is too few for an Interval of %v: want at least %d (one at once, then one per "+
+			"interval, less a quarter); is the Interval from Config used?",
+			beats, running.Round(time.Millisecond), cfg.Interval, least)
 	}
 	// After Join returns, nothing more may come: wait a few intervals.
-	pause(c, 5*cfg.Interval)
+	c.Pause(5 * cfg.Interval)
 	if late := quietDrain(c, fake.Conn()); len(late) > 0 {
 		var ls []string
 		for _, d := range late {
@@ -846,9 +928,9 @@ func checkClientQuit(c *harness.C, impl Impl) {
 		expectNext(c, fake, me, "bye all", "each message goes out as it is")
 		c.Step("harness %s", how)
 		cl.stop(c, how == "cancels Join's context")
-		d, ok := fake.Recv(harness.Patience)
+		d, ok := fake.Recv(c.Patience())
 		if !ok {
-			c.Fatalf("after the harness %s, expected %q from your client within %v; got nothing", how, quit, harness.Patience)
+			c.Fatalf("after the harness %s, expected %q from your client within %v; got nothing", how, quit, c.Patience())
 		}
 		if string(d.Data) != quit || d.From != me {
 			c.Fatalf("after the harness %s, your client sent %s from %s; want %q from %s, the socket it used all along",
@@ -874,9 +956,9 @@ func checkClientStop(c *harness.C, impl Impl) {
 		// more heartbeats give the client time to read it.
 		fake.Send(me, []byte("127.0.0.1:1111 unread"))
 		for beats := 0; beats < 3; {
-			d, ok := quietRead(c, fake.Conn(), harness.Patience)
+			d, ok := quietRead(c, fake.Conn(), c.Patience())
 			if !ok {
-				c.Fatalf("expected a heartbeat every %v from your client; got nothing for %v", 10*time.Millisecond, harness.Patience)
+				c.Fatalf("expected a heartbeat every %v from your client; got nothing for %v", 10*time.Millisecond, c.Patience())
 			}
 			if string(d.Data) == heartbeat {
 				beats++
@@ -892,17 +974,17 @@ func checkClientStop(c *harness.C, impl Impl) {
 		select {
 		case err = <-cl.done:
 			cl.returned = true
-		case <-time.After(StopBound):
-			c.Fatalf("Join did not return within %v after the harness %s", StopBound, how)
+		case <-time.After(c.Dur(StopBound)):
+			c.Fatalf("Join did not return within %v after the harness %s", c.Dur(StopBound), how)
 		}
 		if !errors.Is(err, want) || (want == nil && err != nil) {
 			c.Fatalf("after the harness %s, Join returned %v; want %v", how, err, want)
 		}
-		if !recvClosed(cl.recv) {
+		if !recvClosed(c, cl.recv) {
 			c.Fatalf("Join returned without closing recv: close it (defer close(recv)) so that a caller ranging over it stops")
 		}
 	}
-	if left := harness.LeftBehind(pkg, before, StopBound); len(left) > 0 {
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Join returned but left %d goroutine(s) running, the first:\n%s", len(left), harness.FirstLines(left[0], 8))
 	}
 }
@@ -917,7 +999,7 @@ func checkClientRefused(c *harness.C, impl Impl) {
 	cl.leaving.Store(true)
 	fake.Conn().Close()
 	c.Step("harness closes the fake server's socket: the next heartbeat gets ICMP port unreachable back (Timeout is 1m)")
-	err := cl.waitDown(c, harness.Patience, "after the fake server's port was closed")
+	err := cl.waitDown(c, c.Patience(), "after the fake server's port was closed")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		c.Fatalf("Join returned %q, which does not wrap syscall.ECONNREFUSED (errors.Is is false): "+
 			"wrap the error from Read or Write with %%w", err)
@@ -925,7 +1007,8 @@ func checkClientRefused(c *harness.C, impl Impl) {
 }
 
 func checkClientSilence(c *harness.C, impl Impl) {
-	cfg := Config{Interval: 10 * time.Millisecond, Timeout: 250 * time.Millisecond}
+	cfg := Config{Interval: c.Dur(10 * time.Millisecond), Timeout: c.Dur(250 * time.Millisecond)}
+	c.Timed(cfg.Timeout / 8)
 	fake := c.NewPeer("fake server", "udp4")
 	cl := startClient(c, impl, fake.Addr().String(), cfg)
 	me := firstHeartbeat(c, cl, fake, "the first heartbeat goes out at once")
@@ -945,23 +1028,35 @@ func checkClientSilence(c *harness.C, impl Impl) {
 		}
 		select {
 		case err := <-cl.done:
+			// The verdict holds if the harness answered in time: your
+			// client heard from the server less than the Timeout before.
+			since := cl.returnedAt().Sub(lastAnswer)
+			c.Within("the fake server's silence before Join returned", since, cfg.Timeout*3/4)
 			cl.returned = true
 			c.Fatalf("Join returned %v after %v, while the server answered each of its heartbeats (%d answers, the last %v before): "+
 				"silence is the time since anything last came from the server",
-				err, time.Since(start).Round(time.Millisecond), answers, time.Since(lastAnswer).Round(time.Millisecond))
+				err, time.Since(start).Round(time.Millisecond), answers, since.Round(time.Millisecond))
 		default:
 		}
 	}
 	c.Step("fake server answered %d heartbeats with %q over %v; now it goes silent (Timeout %v)",
 		answers, heartbeat, phase, cfg.Timeout)
-	err := cl.waitDown(c, cfg.Timeout+harness.Patience, "after the fake server went silent")
-	took := time.Since(lastAnswer)
+	// Not too late: one and a half times the Timeout, and an interval for
+	// a client that looks at the time only when it sends a heartbeat.
+	most := cfg.Timeout*3/2 + cfg.Interval
+	err := cl.waitDown(c, time.Until(lastAnswer.Add(most))+c.Patience(), "after the fake server went silent")
+	took := cl.returnedAt().Sub(lastAnswer)
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		c.Fatalf("Join returned %q, but the server's port is open: it fell silent, it did not close", err)
 	}
 	if took < cfg.Timeout*9/10 {
 		c.Fatalf("Join reported the server down %v after its last answer; want no sooner than the Timeout of %v",
 			took.Round(time.Millisecond), cfg.Timeout)
+	}
+	if took > most {
+		c.Fatalf("Join reported the server down %v after its last answer; want no later than %v (the Timeout of %v, "+
+			"half as much again, and one Interval): is the Timeout from Config used, as the deadline of every read?",
+			took.Round(time.Millisecond), most, cfg.Timeout)
 	}
 	c.Step("Join returned %v after %v of silence", err, took.Round(time.Millisecond))
 }
@@ -971,6 +1066,7 @@ type client struct {
 	send     chan string
 	recv     chan string
 	done     chan error // Join's return value
+	doneAt   time.Time  // when Join returned, written before done is sent on
 	cancel   context.CancelFunc
 	leaving  atomic.Bool // the check expects Join to return
 	returned bool        // the check has taken Join's return value
@@ -982,6 +1078,8 @@ type client struct {
 // the check ends. If Join returns while the check does not expect it to,
 // the check is aborted with Join's error, so a stub fails at once.
 func startClient(c *harness.C, impl Impl, server string, cfg Config) *client {
+	// Waits for the learner's code to return are timing verdicts too.
+	c.Timed(c.Dur(StopBound) / 4)
 	cl := &client{send: make(chan string), recv: make(chan string), done: make(chan error, 1), errDown: impl.ErrServerDown}
 	ctx, cancel := context.WithCancel(context.Background())
 	cl.cancel = cancel
@@ -995,6 +1093,7 @@ func startClient(c *harness.C, impl Impl, server string, cfg Config) *client {
 			} else if !cl.leaving.Load() {
 				c.Abort(fmt.Errorf("Join returned while it should still be running: %v", err))
 			}
+			cl.doneAt = time.Now()
 			cl.done <- err
 		}()
 		err = impl.Join(ctx, server, cfg, cl.send, cl.recv)
@@ -1009,6 +1108,10 @@ func startClient(c *harness.C, impl Impl, server string, cfg Config) *client {
 	})
 	return cl
 }
+
+// returnedAt returns when Join returned; call it only after taking Join's
+// return value from done.
+func (cl *client) returnedAt() time.Time { return cl.doneAt }
 
 // stop tells Join to leave: by cancelling its context, or by closing send.
 func (cl *client) stop(c *harness.C, viaCtx bool) {
@@ -1026,7 +1129,7 @@ func (cl *client) stop(c *harness.C, viaCtx bool) {
 // wait waits up to StopBound for Join to return, taking from recv
 // meanwhile, and returns its error.
 func (cl *client) wait(c *harness.C) error {
-	timeout := time.After(StopBound)
+	timeout := time.After(c.Dur(StopBound))
 	recv := cl.recv
 	for {
 		select {
@@ -1038,7 +1141,7 @@ func (cl *client) wait(c *harness.C) error {
 				recv = nil
 			}
 		case <-timeout:
-			c.Fatalf("Join did not return within %v after it was told to stop", StopBound)
+			c.Fatalf("Join did not return within %v after it was told to stop", c.Dur(StopBound))
 		}
 	}
 }
@@ -1072,9 +1175,9 @@ func (cl *client) waitDown(c *harness.C, d time.Duration, when string) error {
 // firstHeartbeat waits for the client's first datagram, which must be a
 // heartbeat, names the client's address for the trace and returns it.
 func firstHeartbeat(c *harness.C, cl *client, fake *harness.Peer, rule string) netip.AddrPort {
-	d, ok := fake.Recv(harness.Patience)
+	d, ok := fake.Recv(c.Patience())
 	if !ok {
-		c.Fatalf("expected %q from your client within %v; got nothing.\n   The rule: %s", heartbeat, harness.Patience, rule)
+		c.Fatalf("expected %q from your client within %v; got nothing.\n   The rule: %s", heartbeat, c.Patience(), rule)
 	}
 	c.Name(d.From, "your client")
 	if string(d.Data) != heartbeat {
@@ -1088,11 +1191,11 @@ func put(c *harness.C, ch chan<- string, msg, who string) {
 	select {
 	case ch <- msg:
 		c.Step("harness puts %s on send", harness.Quote([]byte(msg)))
-	case <-time.After(harness.Patience):
+	case <-time.After(c.Patience()):
 		c.Fatalf("%s did not take %s from send within %v: read send in the same loop that does everything else",
-			who, harness.Quote([]byte(msg)), harness.Patience)
+			who, harness.Quote([]byte(msg)), c.Patience())
 	case <-c.Context().Done():
-		abortCheck(c)
+		c.FailIfAborted()
 	}
 }
 
@@ -1106,17 +1209,17 @@ func next(c *harness.C, recv <-chan string, who string) string {
 		}
 		c.Step("recv gives %s", harness.Quote([]byte(msg)))
 		return msg
-	case <-time.After(harness.Patience):
-		c.Fatalf("expected something on recv within %v; got nothing", harness.Patience)
+	case <-time.After(c.Patience()):
+		c.Fatalf("expected something on recv within %v; got nothing", c.Patience())
 	case <-c.Context().Done():
-		abortCheck(c)
+		c.FailIfAborted()
 	}
 	return ""
 }
 
 // recvClosed reports whether recv is closed, taking anything left in it.
-func recvClosed(recv <-chan string) bool {
-	timeout := time.After(harness.Patience)
+func recvClosed(c *harness.C, recv <-chan string) bool {
+	timeout := time.After(c.Patience())
 	for {
 		select {
 		case _, ok := <-recv:
@@ -1209,7 +1312,7 @@ func checkPairDuplex(c *harness.C, impl Impl) {
 			for _, m := range want(i + 1) {
 				select {
 				case tk.send <- m:
-				case <-time.After(harness.Patience):
+				case <-time.After(c.Patience()):
 					return // the reader side will report the shortfall
 				case <-c.Context().Done():
 					return
@@ -1226,8 +1329,8 @@ func checkPairDuplex(c *harness.C, impl Impl) {
 						return
 					}
 					out[i].got = append(out[i].got, m)
-				case <-time.After(harness.Patience):
-					out[i].err = fmt.Sprintf("gave nothing more on recv for %v", harness.Patience)
+				case <-time.After(c.Patience()):
+					out[i].err = fmt.Sprintf("gave nothing more on recv for %v", c.Patience())
 					return
 				case <-c.Context().Done():
 					return
@@ -1236,7 +1339,7 @@ func checkPairDuplex(c *harness.C, impl Impl) {
 		}()
 	}
 	wg.Wait()
-	abortCheck(c)
+	c.FailIfAborted()
 	for i := range out {
 		other := 2 - i
 		if diff := cmp.Diff(want(other), out[i].got); diff != "" {
@@ -1276,17 +1379,17 @@ func checkPairStop(c *harness.C, impl Impl) {
 		select {
 		case err = <-tk.done:
 			tk.returned = true
-		case <-time.After(StopBound):
-			c.Fatalf("Talk did not return within %v after the harness %s", StopBound, how)
+		case <-time.After(c.Dur(StopBound)):
+			c.Fatalf("Talk did not return within %v after the harness %s", c.Dur(StopBound), how)
 		}
 		if !errors.Is(err, want) || (want == nil && err != nil) {
 			c.Fatalf("after the harness %s, Talk returned %v; want %v", how, err, want)
 		}
-		if !recvClosed(tk.recv) {
+		if !recvClosed(c, tk.recv) {
 			c.Fatalf("Talk returned without closing recv: close it (defer close(recv)) so that a caller ranging over it stops")
 		}
 	}
-	if left := harness.LeftBehind(pkg, before, StopBound); len(left) > 0 {
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Talk returned but left %d goroutine(s) running, the first:\n%s", len(left), harness.FirstLines(left[0], 8))
 	}
 }
@@ -1314,6 +1417,7 @@ func startTalk(c *harness.C, impl Impl, network string, peer netip.AddrPort) *ta
 // runTalk runs impl.Talk on conn and stops it when the check ends. If Talk
 // returns while the check does not expect it to, the check is aborted.
 func runTalk(c *harness.C, impl Impl, conn *net.UDPConn, peer netip.AddrPort) *talker {
+	c.Timed(c.Dur(StopBound) / 4)
 	tk := &talker{addr: harness.AddrPort(conn.LocalAddr()), send: make(chan string), recv: make(chan string), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	tk.cancel = cancel
@@ -1364,34 +1468,6 @@ func drainUntil(done chan error, recv <-chan string) {
 	}
 }
 
-// abortCheck fails the check with the reason it was aborted, if it was.
-func abortCheck(c *harness.C) {
-	if c.Context().Err() != nil {
-		if cause := context.Cause(c.Context()); cause != nil {
-			c.Fatalf("%v", cause)
-		}
-	}
-}
-
-// pause waits d, or fails the check at once if it is aborted.
-func pause(c *harness.C, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-c.Context().Done():
-		abortCheck(c)
-	}
-}
-
-// pauseUntil waits until t, or fails the check at once if it is aborted.
-func pauseUntil(c *harness.C, t time.Time) {
-	if d := time.Until(t); d > 0 {
-		pause(c, d)
-	}
-	abortCheck(c)
-}
-
 // quietSend sends msg from p to addr without adding it to the trace.
 func quietSend(c *harness.C, p *harness.Peer, to netip.AddrPort, msg string) {
 	if _, err := p.Conn().WriteToUDPAddrPort([]byte(msg), to); err != nil {
@@ -1407,10 +1483,10 @@ func quietRead(c *harness.C, conn *net.UDPConn, wait time.Duration) (harness.Dat
 	if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
 		c.Fatalf("harness could not set a deadline: %v", err)
 	}
-	abortCheck(c)
+	c.FailIfAborted()
 	buf := make([]byte, harness.MaxDatagram+1)
 	n, from, err := conn.ReadFromUDPAddrPort(buf)
-	abortCheck(c)
+	c.FailIfAborted()
 	if errors.Is(err, net.ErrClosed) {
 		return harness.Datagram{}, false
 	}
@@ -1450,7 +1526,7 @@ func quietDrain(c *harness.C, conn *net.UDPConn) []harness.Datagram {
 	}
 	var ds []harness.Datagram
 	for {
-		d, ok := quietRead(c, conn, harness.Patience)
+		d, ok := quietRead(c, conn, c.Patience())
 		if !ok {
 			c.Fatalf("harness lost its own marker datagram to %v", to)
 		}

@@ -56,6 +56,8 @@ var broken = []struct {
 	{"never expires members", `it must receive nothing until it speaks again`, "server-expiry", serve(srv{neverExpire: true})},
 	{"reads the Expiry's milliseconds as seconds", `it must receive nothing until it speaks again`, "server-expiry", serve(srv{expiryAsSeconds: true})},
 	{"uses the default expiry of 10s, not Config's", `it must receive nothing until it speaks again`, "server-expiry", serve(srv{defaultExpiry: true})},
+	{"expires members after twice the Expiry", `it must receive nothing until it speaks again`, "server-expiry", serve(srv{expiryTimes: 2})},
+	{"expires members after 0.4 times the Expiry", `it is still a member`, "server-expiry", serve(srv{expiryTimes: 0.4})},
 	{"a heartbeat registers a member but never refreshes it", `every heartbeat must refresh a member`, "server-stays-live", serve(srv{noRefresh: true})},
 	{"1024-byte read buffer, as in the tutorial", `bytes, want 411`, "server-long-message", serve(srv{buf: 1024})},
 	{"default MaxMessage of 1024 bytes", `a message of 4096 bytes (the default MaxMessage) is broadcast whole`, "server-long-message", serve(srv{defaultMax: 1024})},
@@ -72,7 +74,7 @@ var broken = []struct {
 	{"answers heartbeats from refused joiners", `not even an answer to its heartbeat`, "server-member-cap", serve(srv{answerRefused: true})},
 	{"sweep goroutine empties the whole table every tick", `exactly once each and in order (-want +got)`, "server-concurrent", serve(srv{sweeper: true, clearAll: true})},
 	{"sweep goroutine locks its mutex twice and deadlocks", `waited for the broadcast of its message`, "server-concurrent", serve(srv{sweeper: true, sweepDeadlock: true})},
-	{"ignores ctx", `did not return within 1s`, "server-stop", serve(srv{ignoreCtx: true})},
+	{"ignores ctx", `did not return within `, "server-stop", serve(srv{ignoreCtx: true})},
 	{"returns nil instead of ctx.Err()", `Serve returned <nil>`, "server-stop", serve(srv{returnNil: true})},
 	{"leaves its sweep goroutine running", `left 1 goroutine(s) running`, "server-stop", serve(srv{sweeper: true, leakSweeper: true})},
 	{"writes the sender with %s:%d", `received "::1:`, "server-ipv6", serve(srv{hostColonPort: true})},
@@ -82,8 +84,9 @@ var broken = []struct {
 	{"waits one interval before the first heartbeat, as the tutorial did", `not after an interval`, "client-join", join(cli{lateFirst: true})},
 	{"sends each message from a new socket", `send everything on one socket`, "client-join", join(cli{newSocketPerMsg: true})},
 	{"adds a newline to each message", `your client sent "hello\n", want "hello"`, "client-join", join(cli{newline: true})},
-	{"ignores Interval and beats every 5s", `is too few for an Interval of 15ms`, "client-heartbeat", join(cli{defaultInterval: true})},
-	{"beats twice per interval", `is too many for an Interval of 15ms`, "client-heartbeat", join(cli{doubleRate: true})},
+	{"ignores Interval and beats every 5s", `is too few for an Interval of `, "client-heartbeat", join(cli{defaultInterval: true})},
+	{"beats at half the rate: every two intervals", `is too few for an Interval of `, "client-heartbeat", join(cli{halfRate: true})},
+	{"beats twice per interval", `is too many for an Interval of `, "client-heartbeat", join(cli{doubleRate: true})},
 	{"heartbeat goroutine outlives Join", `the server would take the member back in`, "client-heartbeat", join(cli{leakHeartbeat: true})},
 	{"sends a last heartbeat after quit", `after "quit": the server would take the member back in`, "client-heartbeat", join(cli{beatAfterQuit: true})},
 	{"passes the server's @im@ answers on", `they are not messages for the caller`, "client-receive", join(cli{passAnswers: true})},
@@ -93,28 +96,29 @@ var broken = []struct {
 	{"sends QUIT", `your client sent "QUIT"`, "client-quit", join(cli{quitUpper: true})},
 	{"does not close recv", `Join returned without closing recv`, "client-stop", join(cli{noCloseRecv: true})},
 	{"returns nil when ctx is done", `Join returned <nil>; want context canceled`, "client-stop", join(cli{returnNil: true})},
-	{"waits for the caller to take a broadcast before it can stop", `Join did not return within 1s after the harness cancels`, "client-stop", join(cli{blockDeliver: true})},
+	{"waits for the caller to take a broadcast before it can stop", `did not return within `, "client-stop", join(cli{blockDeliver: true})},
 	{"leaves a goroutine running", `Join returned but left`, "client-stop", join(cli{leak: true})},
-	{"unconnected socket: never hears of a closed port", `Join did not return within 1s after the fake server's port was closed`, "client-refused", join(cli{unconnected: true})},
-	{"goes on reading after a read error", `Join did not return within 1s after the fake server's port was closed`, "client-refused", join(cli{ignoreReadErr: true})},
+	{"unconnected socket: never hears of a closed port", `port was closed: the server is down`, "client-refused", join(cli{unconnected: true})},
+	{"goes on reading after a read error", `port was closed: the server is down`, "client-refused", join(cli{ignoreReadErr: true})},
 	{"wraps the refusal with %v", `does not wrap syscall.ECONNREFUSED`, "client-refused", join(cli{wrapV: true})},
 	{"returns the refusal without ErrServerDown", `want an error that wraps ErrServerDown`, "client-refused", join(cli{noErrDown: true})},
-	{"never notices silence", `Join did not return within 1.25s after the fake server went silent`, "client-silence", join(cli{noSilence: true})},
+	{"never notices silence", `after the fake server went silent: the server is down`, "client-silence", join(cli{noSilence: true})},
 	{"sets the read deadline once, at the start", `while the server answered each of its heartbeats`, "client-silence", join(cli{deadlineOnce: true})},
 	{"counts only broadcasts as word from the server", `while the server answered each of its heartbeats`, "client-silence", join(cli{onlyBroadcasts: true})},
-	{"waits half the Timeout", `want no sooner than the Timeout of 250ms`, "client-silence", join(cli{halfTimeout: true})},
+	{"waits twice the Timeout", `want no later than`, "client-silence", join(cli{doubleTimeout: true})},
+	{"waits half the Timeout", `want no sooner than the Timeout of `, "client-silence", join(cli{halfTimeout: true})},
 	{"Join panics", `Join panicked: boom`, "client-join", join(cli{panics: true})},
 
 	// Two people.
 	{"sends from a new socket", `it came from`, "pair-send", talk(tlk{newSocket: true})},
 	{"takes turns: waits for a datagram before sending", `Talk did not take "hi" from send`, "pair-send", talk(tlk{readFirst: true})},
 	{"adds a newline to each message", `received "hi\n", want "hi"`, "pair-send", talk(tlk{newline: true})},
-	{"takes turns: waits for a message to send before reading", `expected something on recv within 1s; got nothing`, "pair-receive", talk(tlk{sendFirst: true})},
+	{"takes turns: waits for a message to send before reading", `expected something on recv within `, "pair-receive", talk(tlk{sendFirst: true})},
 	{"passes on strangers' datagrams", `a datagram from anyone but the peer is dropped`, "pair-receive", talk(tlk{strangers: true})},
 	{"1024-byte read buffer", `(1024 bytes, want 4096`, "pair-receive", talk(tlk{buf: 1024})},
 	{"copies its own messages to recv", `recv differs from what Talk`, "pair-duplex", talk(tlk{echoOwn: true})},
 	{"does not close recv", `Talk returned without closing recv`, "pair-stop", talk(tlk{noCloseRecv: true})},
-	{"ignores ctx", `Talk did not return within 1s after the harness cancels`, "pair-stop", talk(tlk{ignoreCtx: true})},
+	{"ignores ctx", `after the harness cancels Talk's context`, "pair-stop", talk(tlk{ignoreCtx: true})},
 	{"leaves a goroutine running", `Talk returned but left`, "pair-stop", talk(tlk{leak: true})},
 }
 
@@ -144,6 +148,7 @@ type srv struct {
 	hbAsMessage, noAnswer, answerAll, hbNoRegister, noRefresh bool
 	quitNever, quitFold, quitStrangerErr, quitBroadcast       bool
 	neverExpire, expiryAsSeconds, defaultExpiry               bool
+	expiryTimes                                               float64 // the expiry used, in Expiries
 	buf, defaultMax                                           int
 	emptyIsQuit, broadcastEmpty, truncate, ignoreMax          bool
 	dropAtMax, allowBadUTF8, panicEmpty                       bool
@@ -168,6 +173,9 @@ func (m srv) Serve(ctx context.Context, conn net.PacketConn, cfg lesson05.Config
 	}
 	if m.expiryAsSeconds {
 		expiry = time.Duration(expiry.Milliseconds()) * time.Second
+	}
+	if m.expiryTimes > 0 {
+		expiry = time.Duration(float64(expiry) * m.expiryTimes)
 	}
 	if maxMembers <= 0 {
 		maxMembers = 64
@@ -364,6 +372,7 @@ func (m srv) Serve(ctx context.Context, conn net.PacketConn, cfg lesson05.Config
 type cli struct {
 	lateFirst, newSocketPerMsg, newline                       bool
 	defaultInterval, doubleRate, leakHeartbeat, beatAfterQuit bool
+	halfRate, doubleTimeout, quitTwice                        bool
 	passAnswers                                               bool
 	buf                                                       int
 	noQuitCtx, noQuitClose, quitUpper                         bool
@@ -387,8 +396,14 @@ func (m cli) Join(ctx context.Context, server string, cfg lesson05.Config, send 
 	if m.doubleRate {
 		interval /= 2
 	}
+	if m.halfRate {
+		interval *= 2
+	}
 	if timeout <= 0 {
 		timeout = 15 * time.Second
+	}
+	if m.doubleTimeout {
+		timeout *= 2
 	}
 	if m.halfTimeout {
 		timeout /= 2
@@ -442,6 +457,9 @@ func (m cli) Join(ctx context.Context, server string, cfg lesson05.Config, send 
 		}
 		if m.beatAfterQuit {
 			write("@im@")
+		}
+		if m.quitTwice {
+			write("quit")
 		}
 	}
 	if !m.lateFirst {
@@ -785,5 +803,98 @@ func TestConnectedSocketLearnsOfClosedPort(t *testing.T) {
 	_, err = conn.Read(make([]byte, 16))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("read after writing to a closed port: %v, want ECONNREFUSED", err)
+	}
+}
+
+// timingChecks are the checks whose verdicts depend on durations, with a
+// stall long enough to turn a correct implementation's pass into a
+// failure if the harness took its verdict anyway.
+var timingChecks = []struct {
+	id    string
+	stall time.Duration
+}{
+	{"server-expiry", 200 * time.Millisecond},
+	{"server-stays-live", 300 * time.Millisecond},
+	{"server-concurrent", 300 * time.Millisecond},
+	{"server-stop", 600 * time.Millisecond},
+	{"client-heartbeat", 100 * time.Millisecond},
+	{"client-stop", 600 * time.Millisecond},
+	{"client-silence", 300 * time.Millisecond},
+	{"pair-stop", 600 * time.Millisecond},
+}
+
+// A harness that runs late must try again, not blame a correct
+// implementation: each timing check, with the harness stalled in its
+// first attempt, passes the reference at a larger time scale.
+func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
+	for _, tc := range timingChecks {
+		t.Run(tc.id, func(t *testing.T) {
+			defer harness.InjectStall(tc.id, harness.StartScale(), tc.stall)()
+			res := lesson05.Suite.GradeOne(tc.id, reference)
+			if res.Status != harness.Pass {
+				t.Fatalf("check %q with the harness stalled %v: %s, want pass at a larger scale:\n%s", tc.id, tc.stall, res.Status, res.Message)
+			}
+			if res.Attempts < 2 || res.Late == "" {
+				t.Fatalf("check %q with the harness stalled %v passed in %d attempt(s) at %d× scale: the stall went unnoticed",
+					tc.id, tc.stall, res.Attempts, res.Scale)
+			}
+			t.Logf("check %q passed at %d× time scale after %d attempts; first attempt inconclusive: %s", tc.id, res.Scale, res.Attempts, res.Late)
+		})
+	}
+}
+
+// A wrong implementation fails a timing check at every time scale it may
+// be graded at, not only at the first. The gradings mostly wait, so they
+// run at the same time.
+func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
+	timing := map[string]bool{}
+	for _, tc := range timingChecks {
+		timing[tc.id] = true
+	}
+	type outcome struct {
+		scale int
+		name  string
+		msg   string
+		fails string
+		res   harness.Result
+	}
+	results := make(chan outcome)
+	n := 0
+	// Checks that count the lesson's goroutines cannot share the process
+	// with others at the same time: they run one after the other, on a
+	// goroutine of their own, and (since each waits out its StopBound) at
+	// 2× only.
+	var alone []func()
+	for _, scale := range []int{2, 4, 8} {
+		for _, b := range broken {
+			if !timing[b.fails] {
+				continue
+			}
+			stop := strings.HasSuffix(b.fails, "-stop")
+			if stop && scale > 2 {
+				continue
+			}
+			n++
+			grade := func() {
+				results <- outcome{scale, b.name, b.msg, b.fails, lesson05.Suite.GradeOneAt(b.fails, b.impl, scale)}
+			}
+			if stop {
+				alone = append(alone, grade)
+			} else {
+				go grade()
+			}
+		}
+	}
+	go func() {
+		for _, grade := range alone {
+			grade()
+		}
+	}()
+	for range n {
+		o := <-results
+		if o.res.Status != harness.Fail || !strings.Contains(o.res.Message, o.msg) {
+			t.Errorf("at %d× time scale, check %q gave %s to a broken implementation (%s), want a failure containing %q:\n%s",
+				o.scale, o.fails, o.res.Status, o.name, o.msg, o.res.Message)
+		}
 	}
 }
