@@ -39,10 +39,11 @@ import (
 // nonGoSources are the file name extensions that go build compiles or links
 // into a package besides Go files.
 var nonGoSources = map[string]string{
-	".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".hh": "C++", ".hpp": "C++", ".hxx": "C++",
-	".m": "Objective-C", ".s": "assembly", ".S": "assembly", ".sx": "assembly",
-	".f": "Fortran", ".F": "Fortran", ".for": "Fortran", ".f90": "Fortran",
-	".swig": "SWIG", ".swigcxx": "SWIG", ".syso": "object code",
+	".c": "C source", ".h": "a C header", ".cc": "C++ source", ".cpp": "C++ source", ".cxx": "C++ source",
+	".hh": "a C++ header", ".hpp": "a C++ header", ".hxx": "a C++ header", ".m": "Objective-C source",
+	".s": "assembly source", ".S": "assembly source", ".sx": "assembly source",
+	".f": "Fortran source", ".F": "Fortran source", ".for": "Fortran source", ".f90": "Fortran source",
+	".swig": "a SWIG interface", ".swigcxx": "a SWIG interface", ".syso": "an object file",
 }
 
 // screen returns why lesson l cannot be graded as it stands, or "": the
@@ -96,7 +97,7 @@ func screenDir(root string, l registry.Lesson, dir string, goFiles bool) (string
 		rel := relPath(root, file)
 		if kind, ok := nonGoSources[filepath.Ext(name)]; ok {
 			return fmt.Sprintf("%s is %s: a lesson's folder may hold only Go code, because the build would compile "+
-				"or link this file into the graded test, where it could run outside Go's rules", rel, kind+" source"), nil
+				"or link this file into the graded test, where it could run outside Go's rules", rel, kind), nil
 		}
 		if !goFiles || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"udpbook/harness/registry"
+)
+
+// For every lesson: the reference matches itself and its disguise in full;
+// the stub, and the stub with the reference's one-line functions, stay far
+// below the threshold.
+func TestCopiedShare(t *testing.T) {
+	root, err := findRoot()
+	require.NoError(t, err)
+	for _, l := range registry.Lessons() {
+		ref, err := goFiles(filepath.Join(root, l.SolutionDir()))
+		require.NoError(t, err)
+		stub, err := goFiles(filepath.Join(root, l.Dir()))
+		require.NoError(t, err)
+		refD, stubD := fingerprint(ref), fingerprint(stub)
+		if got := copiedShare(refD, refD, stubD); got != 1 {
+			t.Errorf("lesson %s: the reference matches %.2f of itself, want 1", l.Number, got)
+		}
+		if got := copiedShare(refD, fingerprint(disguise(t, filepath.Join(root, l.SolutionDir()))), stubD); got != 1 {
+			t.Errorf("lesson %s: the disguised reference matches %.2f, want 1", l.Number, got)
+		}
+		if got := copiedShare(refD, stubD, stubD); got != 0 {
+			t.Errorf("lesson %s: the stub matches %.2f of the reference, want 0", l.Number, got)
+		}
+	}
+}
+
+// Layout, comments, names, string literals, import aliases and the order
+// of declarations do not change a declaration's fingerprint; its code
+// does.
+func TestFingerprintNormalises(t *testing.T) {
+	a := map[string][]byte{"a.go": []byte(`package p
+
+import "net"
+
+// Listen listens.
+func Listen(addr string) (net.PacketConn, error) {
+	return net.ListenPacket("udp", addr) // the whole of it
+}
+
+var limit = 10
+`)}
+	b := map[string][]byte{"b.go": []byte(`package q
+import n "net"
+var top = 10
+func Bind(a string) (n.PacketConn, error) { return n.ListenPacket("udp4", a,
+) }
+`)}
+	c := map[string][]byte{"c.go": []byte(`package q
+import "net"
+func Bind(a string) (net.PacketConn, error) { return net.ListenUDP("udp", nil) }
+var top = 11
+`)}
+	require.Equal(t, 1.0, copiedShare(fingerprint(a), fingerprint(b), decls{}))
+	require.Equal(t, 0.0, copiedShare(fingerprint(a), fingerprint(c), decls{}))
+}
