@@ -142,7 +142,7 @@ func (g *Grader) Grade(ctx context.Context, lessons []registry.Lesson) []LessonR
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i] = g.gradeOne(ctx, l)
-			results[i].Copied = g.copied(l)
+			g.annotate(&results[i])
 		}()
 	}
 	wg.Wait()
@@ -364,9 +364,7 @@ func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (stri
 	if err != nil {
 		return "", err
 	}
-	if res.Modified, err = g.modifiedFiles(l, modified); err != nil {
-		return "", err
-	}
+	res.Modified = modified
 	switch {
 	case g.Solutions:
 		if err := g.useFiles(replace, l, filepath.Join(g.Root, l.SolutionDir())); err != nil {

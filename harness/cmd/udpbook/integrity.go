@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -53,19 +52,22 @@ func pristineOverlay(root string, l registry.Lesson, replace map[string]string) 
 	return problems, nil
 }
 
-// modifiedFiles returns the graded files of lesson l that differ from the
-// workbook's in the copy being graded: in the student's clone under -from
-// (built is then what differs in the grader's own workbook, which is not
-// the student's doing), and on disk otherwise.
-func (g *Grader) modifiedFiles(l registry.Lesson, built []pristine.Problem) ([]pristine.Problem, error) {
+// annotate adds to a lesson's result what does not depend on running it:
+// whether its code is the reference solution's, and under -from which
+// graded files the student's clone changed (gradeOne found those of the
+// grader's own workbook, which are not the student's doing), even when the
+// lesson was refused or did not compile.
+func (g *Grader) annotate(res *LessonResult) {
+	res.Copied = g.copied(res.Lesson)
 	if g.From == "" {
-		return built, nil
+		return
 	}
-	problems, err := pristine.Check(g.From, gradedDirs(l))
+	modified, err := pristine.Check(g.From, gradedDirs(res.Lesson))
 	if err != nil {
-		return nil, fmt.Errorf("compare the graded files of %s with the workbook's: %w", g.From, err)
+		res.Modified = []pristine.Problem{{Path: g.From, What: "could not be compared: " + err.Error()}}
+		return
 	}
-	return problems, nil
+	res.Modified = modified
 }
 
 // pristineCopy writes the workbook's copy of the file at p where the build

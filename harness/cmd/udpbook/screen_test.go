@@ -112,3 +112,16 @@ func BenchmarkScreen(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAnnotate measures the copy check of all six lessons, as a
+// grading does.
+func BenchmarkAnnotate(b *testing.B) {
+	root, err := findRoot()
+	require.NoError(b, err)
+	g := &Grader{Root: root}
+	for b.Loop() {
+		for _, l := range registry.Lessons() {
+			g.annotate(&LessonResult{Lesson: l})
+		}
+	}
+}
