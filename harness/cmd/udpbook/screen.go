@@ -119,9 +119,11 @@ func screenSource(fset *token.FileSet, l registry.Lesson, rel string, src []byte
 	if strings.Contains(string(src), "go:linkname") {
 		return fmt.Sprintf("%s uses go:linkname, which can reach into the grader; this workbook does not need it", rel)
 	}
-	parsed, err := parser.ParseFile(fset, rel, src, parser.ImportsOnly)
-	if err != nil {
-		return "" // the compiler will say what is wrong
+	// On a syntax error in the imports, the parser still returns those
+	// before it; the compiler will say what is wrong with the rest.
+	parsed, _ := parser.ParseFile(fset, rel, src, parser.ImportsOnly)
+	if parsed == nil {
+		return ""
 	}
 	for _, imp := range parsed.Imports {
 		p, err := strconv.Unquote(imp.Path.Value)

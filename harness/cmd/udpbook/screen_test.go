@@ -41,6 +41,7 @@ func TestScreenRefusesByName(t *testing.T) {
 		{"x.cpp", "", "x.cpp is C++ source"},
 		{"rsrc_windows_amd64.syso", "", "rsrc_windows_amd64.syso is an object file"},
 		{"notes.txt", "import \"C\"\n", ""},
+		{"broken.go", "package echoserver\n\nimport (\n\t\"udpbook/harness\"\n\t!\n)\n", "broken.go imports udpbook/harness"},
 	} {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.src), 0o644))
