@@ -14,12 +14,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"go/ast"
 	"go/format"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -439,4 +441,32 @@ func TestAttackTamperWithPristineCopies(t *testing.T) {
 		t.Fatal("the attacking grading did not end within a minute")
 	}
 	requireNothingEarned(t, g)
+}
+
+// The grader is a file its lessons' code can write: lesson 01 replaces the
+// running grader's executable with a script that reports full marks, and
+// the next grading with it, as the Classroom workflow's next step does,
+// runs the script. (Found while writing these tests; not in issue 9.)
+func TestAttackReplaceTheGrader(t *testing.T) {
+	t.Skip(skipSandbox)
+	if runtime.GOOS != "linux" {
+		t.Skip("the attack finds the grader through /proc")
+	}
+	root, err := findRoot()
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), "udpbook-grader")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	clone := studentClone(t, "attacks/replace-grader")
+	grade := func(lesson string) ([]byte, error) {
+		cmd := exec.Command(bin, "check", "-from", clone, "-no-progress", "-race=off", lesson)
+		cmd.Dir = root
+		return cmd.CombinedOutput()
+	}
+	grade("01")
+	out, err = grade("02")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "not started") {
+		t.Fatalf("grading lesson 02's stub after lesson 01 ran: %v\n%s\nwant exit status 1 and %q", err, out, NotStarted)
+	}
 }
