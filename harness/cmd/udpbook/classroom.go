@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -163,10 +164,35 @@ func inTemplate(rel string) bool {
 		strings.HasPrefix(rel, "harness/cmd/udpbook/testdata/"),
 		rel == ProgressFile, rel == "results.json", rel == "results.xml":
 		return false
-	case strings.HasPrefix(rel, "harness/") && strings.HasSuffix(rel, "_test.go"):
-		return false
+	case strings.HasPrefix(rel, "harness/"):
+		return inTemplateHarness(rel)
 	}
 	return true
+}
+
+// inTemplateHarness says whether a file or folder under harness/ goes into
+// a student template: only what grading needs, the suites, the registry,
+// the pristine copies and the grader, without tests. Anything else there
+// (harness/lesson05/alt is a second implementation of lesson 05) stays
+// out, so that nothing new in harness/ reaches students unseen; a template
+// that then misses a package the grader needs fails TestClassroomTemplate.
+func inTemplateHarness(rel string) bool {
+	dir, file := path.Split(rel)
+	if file != "" && strings.HasSuffix(file, "_test.go") {
+		return false
+	}
+	parts := strings.Split(strings.TrimSuffix(dir, "/"), "/") // "harness", "lesson01", ...
+	switch {
+	case len(parts) == 1:
+		return true
+	case strings.HasPrefix(parts[1], "lesson") || parts[1] == "registry":
+		return len(parts) == 2
+	case parts[1] == "pristine":
+		return true
+	case parts[1] == "cmd":
+		return len(parts) == 2 || len(parts) == 3 && parts[2] == "udpbook"
+	}
+	return false
 }
 
 // classroom runs `udpbook classroom`: it prints the workflow, or with

@@ -71,6 +71,27 @@ func TestClassroomTemplate(t *testing.T) {
 	require.NoError(t, err, "%s", b)
 	require.Empty(t, strings.TrimSpace(string(b)), "packages of the template that do not load")
 
+	// Every package of the template serves the grader, a lesson's test, or
+	// is a lesson's own (its programs in cmd/ included): nothing else, such
+	// as a second implementation of a lesson, comes along.
+	goList := func(args ...string) map[string]bool {
+		cmd := exec.Command("go", append([]string{"list"}, args...)...)
+		cmd.Dir = dir
+		b, err := cmd.Output()
+		require.NoError(t, err, "go list %v", args)
+		set := map[string]bool{}
+		for _, p := range strings.Fields(string(b)) {
+			set[p] = true
+		}
+		return set
+	}
+	needed := goList("-deps", "-test", "./harness/cmd/udpbook", "./lessons/...")
+	for p := range goList("./...") {
+		if !needed[p] && !strings.HasPrefix(p, "udpbook/lessons/") {
+			t.Errorf("the template has package %s, which neither grading nor a lesson needs", p)
+		}
+	}
+
 	g := grader(t)
 	g.From = dir
 	r := g.Grade(context.Background(), []registry.Lesson{lesson(t, "01")})[0]

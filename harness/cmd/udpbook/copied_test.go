@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,6 +32,36 @@ func TestCopiedShare(t *testing.T) {
 			t.Errorf("lesson %s: the stub matches %.2f of the reference, want 0", l.Number, got)
 		}
 	}
+}
+
+// harness/lesson05/alt, a second implementation of lesson 05 designed
+// apart from the reference, passes every check and must not be flagged.
+func TestIndependentImplementationIsNotCopied(t *testing.T) {
+	root, err := findRoot()
+	require.NoError(t, err)
+	l := lesson(t, "05")
+	alt, err := goFiles(filepath.Join(root, "harness", "lesson05", "alt"))
+	require.NoError(t, err)
+	if len(alt) == 0 {
+		t.Skip("no harness/lesson05/alt in this workbook")
+	}
+	ref, err := goFiles(filepath.Join(root, l.SolutionDir()))
+	require.NoError(t, err)
+	stub, err := goFiles(filepath.Join(root, l.Dir()))
+	require.NoError(t, err)
+	share := copiedShare(fingerprint(ref), fingerprint(alt), fingerprint(stub))
+	t.Logf("harness/lesson05/alt has %.1f%% of the reference's own code", 100*share)
+	if share >= copyShare {
+		t.Fatalf("an implementation written apart is flagged: %.2f of the reference", share)
+	}
+	g := &Grader{Root: root}
+	g.From = t.TempDir()
+	dst := filepath.Join(g.From, filepath.FromSlash(l.Dir()))
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	for name, b := range alt {
+		require.NoError(t, os.WriteFile(filepath.Join(dst, name), b, 0o644))
+	}
+	require.Nil(t, g.copied(l))
 }
 
 // Layout, comments, names, string literals, import aliases and the order
