@@ -48,9 +48,10 @@ import (
 // is flagged as copied.
 const copyShare = 0.9
 
-// Copy says that a lesson's code is the reference solution's.
+// Copy says that a lesson's code is the reference solution's, or another
+// implementation's of the workbook.
 type Copy struct {
-	From      string  // the reference's folder, "solutions/01-echo-server"
+	From      string  // the implementation's folder, "solutions/01-echo-server"
 	Share     float64 // the share of the reference's own code found in the lesson, 0 to 1
 	Identical bool    // every file of the reference is in the lesson byte for byte
 }
@@ -62,21 +63,18 @@ func (c Copy) String() string {
 	return fmt.Sprintf("copied from %s (%.0f%% of its code, the same after formatting and renaming)", c.From, 100*c.Share)
 }
 
-// copied compares lesson l's graded code with the reference solution in
-// the grader's workbook and returns the match, or nil when the lesson is
-// not a copy, when the reference itself is graded (-solutions), or when
-// there is nothing to compare (no reference, or a file that cannot be
-// read: screening has said so already).
+// copied compares lesson l's graded code with the implementations of the
+// lesson in the grader's workbook, the reference solution and any other
+// (harness/lessonNN/alt), and returns the best match, or nil when the
+// lesson is not a copy, when the reference itself is graded (-solutions),
+// or when there is nothing to compare (no reference, or a file that cannot
+// be read: screening has said so already).
 func (g *Grader) copied(l registry.Lesson) *Copy {
 	if g.Solutions {
 		return nil
 	}
-	ref, err := goFiles(filepath.Join(g.Root, filepath.FromSlash(l.SolutionDir())))
-	if err != nil || len(ref) == 0 {
-		return nil
-	}
 	mine, err := goFiles(g.learnerDir(l))
-	if err != nil {
+	if err != nil || len(mine) == 0 {
 		return nil
 	}
 	stub := map[string][]byte{}
@@ -85,11 +83,19 @@ func (g *Grader) copied(l registry.Lesson) *Copy {
 			stub[p], _ = pristine.File(p)
 		}
 	}
-	share := copiedShare(fingerprint(ref), fingerprint(mine), fingerprint(stub))
-	if share < copyShare {
-		return nil
+	mineD, stubD := fingerprint(mine), fingerprint(stub)
+	var best *Copy
+	for _, dir := range []string{l.SolutionDir(), "harness/lesson" + l.Number + "/alt"} {
+		ref, err := goFiles(filepath.Join(g.Root, filepath.FromSlash(dir)))
+		if err != nil || len(ref) == 0 {
+			continue
+		}
+		share := copiedShare(fingerprint(ref), mineD, stubD)
+		if share >= copyShare && (best == nil || share > best.Share) {
+			best = &Copy{From: dir, Share: share, Identical: identical(ref, mine)}
+		}
 	}
-	return &Copy{From: l.SolutionDir(), Share: share, Identical: identical(ref, mine)}
+	return best
 }
 
 // goFiles reads the non-test Go files of dir, by name.
