@@ -47,9 +47,10 @@ type JSONLesson struct {
 	Tests      []JSONTest `json:"tests"`
 }
 
-// JSONCopy flags a lesson whose code is the reference solution's.
+// JSONCopy flags a lesson whose code is the reference solution's, or
+// another implementation's of the workbook.
 type JSONCopy struct {
-	From      string `json:"from"`      // "solutions/01-echo-server"
+	From      string `json:"from"`      // "solutions/01-echo-server", or "harness/lesson05/alt"
 	Percent   int    `json:"percent"`   // how much of the reference's own code is in the lesson
 	Identical bool   `json:"identical"` // byte for byte, not only after formatting and renaming
 	Message   string `json:"message"`
