@@ -1,8 +1,13 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 
 	"udpbook/harness/registry"
@@ -87,4 +92,127 @@ jobs:
 	fmt.Fprintf(w, `        with:
           runners: %s
 `, strings.Join(ids, ","))
+}
+
+// writeTemplate writes into dir, which must be empty or absent, a student
+// template repository made from the workbook at root: everything a student
+// needs (the chapters, the stubs with their test files, the harness and
+// the grader), and the Classroom workflow, but not the reference solutions
+// nor what only grades or tests them (the harness's self-tests, which
+// import the solutions, the grader's own tests and fixtures, .ci/). It
+// returns how many files it wrote.
+func writeTemplate(root, dir string) (int, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return 0, fmt.Errorf("template %s: the folder is not empty", dir)
+	}
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && !inTemplate(rel+"/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !inTemplate(rel) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		n++
+		return os.WriteFile(dst, b, info.Mode().Perm())
+	})
+	if err != nil {
+		return n, fmt.Errorf("template %s: %w", dir, err)
+	}
+	var wf strings.Builder
+	writeClassroom(&wf)
+	dst := filepath.Join(dir, filepath.FromSlash(ClassroomWorkflow))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return n, fmt.Errorf("template %s: %w", dir, err)
+	}
+	if err := os.WriteFile(dst, []byte(wf.String()), 0o644); err != nil {
+		return n, fmt.Errorf("template %s: %w", dir, err)
+	}
+	return n + 1, nil
+}
+
+// inTemplate says whether the file or folder (ending in "/") at rel,
+// slash-separated and relative to the workbook's root, goes into a student
+// template.
+func inTemplate(rel string) bool {
+	switch {
+	case strings.HasPrefix(rel, "."):
+		// .git, .ci, .udpbook; .gitignore and .github are kept (the
+		// workflow is written afresh).
+		return rel == ".gitignore" || rel == ".github/" || strings.HasPrefix(rel, ".github/")
+	case strings.HasPrefix(rel, "solutions/"), rel == "solutions/",
+		strings.HasPrefix(rel, "harness/cmd/udpbook/testdata/"),
+		rel == ProgressFile, rel == "results.json", rel == "results.xml":
+		return false
+	case strings.HasPrefix(rel, "harness/"):
+		return inTemplateHarness(rel)
+	}
+	return true
+}
+
+// inTemplateHarness says whether a file or folder under harness/ goes into
+// a student template: only what grading needs, the suites, the registry,
+// the pristine copies and the grader, without tests. Anything else there
+// (harness/lesson05/alt is a second implementation of lesson 05) stays
+// out, so that nothing new in harness/ reaches students unseen; a template
+// that then misses a package the grader needs fails TestClassroomTemplate.
+func inTemplateHarness(rel string) bool {
+	dir, file := path.Split(rel)
+	if file != "" && strings.HasSuffix(file, "_test.go") {
+		return false
+	}
+	parts := strings.Split(strings.TrimSuffix(dir, "/"), "/") // "harness", "lesson01", ...
+	switch {
+	case len(parts) == 1:
+		return true
+	case strings.HasPrefix(parts[1], "lesson") || parts[1] == "registry":
+		return len(parts) == 2
+	case parts[1] == "pristine":
+		return true
+	case parts[1] == "cmd":
+		return len(parts) == 2 || len(parts) == 3 && parts[2] == "udpbook"
+	}
+	return false
+}
+
+// classroom runs `udpbook classroom`: it prints the workflow, or with
+// -template DIR writes a student template repository.
+func classroom(root string, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("classroom", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	template := flags.String("template", "", "write a student template repository, without solutions/, into this folder")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if *template == "" {
+		writeClassroom(stdout)
+		return 0
+	}
+	n, err := writeTemplate(root, *template)
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "udpbook: wrote a student template (%d files, no solutions/) to %s\n", n, *template)
+	return 0
 }

@@ -57,6 +57,7 @@ type LessonResult struct {
 	Duration time.Duration
 	Modified []pristine.Problem // graded files that differ from the workbook's (graded with the workbook's)
 	Forged   int                // report lines without the harness's signature (ignored)
+	Copied   *Copy              // the lesson's code is the reference solution's (the points stand)
 }
 
 // Passed returns how many checks passed and how many points they give.
@@ -141,6 +142,7 @@ func (g *Grader) Grade(ctx context.Context, lessons []registry.Lesson) []LessonR
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i] = g.gradeOne(ctx, l)
+			g.annotate(&results[i])
 		}()
 	}
 	wg.Wait()
@@ -167,7 +169,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	defer os.RemoveAll(tmp)
 
-	if why, err := screen(g.Root, g.learnerDir(l)); err != nil {
+	if why, err := g.screen(l); err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	} else if why != "" {
 		for i := range res.Checks {
@@ -274,10 +276,12 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
 			"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound))
-	case running != "" || (runErr != nil && len(lines) == 0):
+	case running != "" || len(lines) == 0 || endedEarly(res):
+		// A crash, or an exit (even with status 0) before every check ended.
 		res.State = Crashed
-		res.Detail = crashLines(text, l.Dir())
+		res.Detail = exitDetail(text, l.Dir(), runErr, running, len(lines) > 0)
 		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
+		noteNotRun(&res)
 	default:
 		res.State = lessonState(res)
 	}

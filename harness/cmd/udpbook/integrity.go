@@ -4,62 +4,19 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"go/parser"
-	"go/token"
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"udpbook/harness/pristine"
 	"udpbook/harness/registry"
 )
 
 // Refused is the state of a lesson whose code tries to get its marks
-// other than by behaving: it imports the harness or a reference solution,
-// or reaches into other packages with go:linkname.
+// other than by behaving: it imports the harness, a reference solution or
+// another lesson, reaches into other packages with go:linkname, or brings
+// C, assembly or other non-Go code into the build (see screen).
 const Refused = "refused"
-
-// screen reads the learner's Go files in dir and returns why they cannot
-// be graded, or "". Paths in the reason are relative to root.
-func screen(root, dir string) (string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		return "", err
-	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue // test files are replaced by the workbook's own
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		rel, err := filepath.Rel(root, f)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			rel = f
-		}
-		if strings.Contains(string(src), "go:linkname") {
-			return fmt.Sprintf("%s uses go:linkname, which can reach into the grader; this workbook does not need it", rel), nil
-		}
-		parsed, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
-		if err != nil {
-			continue // the compiler will say what is wrong
-		}
-		for _, imp := range parsed.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if path == "udpbook/harness" || strings.HasPrefix(path, "udpbook/harness/") ||
-				path == "udpbook/solutions" || strings.HasPrefix(path, "udpbook/solutions/") {
-				return fmt.Sprintf("%s imports %s: a lesson's code may use the standard library, "+
-					"golang.org/x/net, golang.org/x/sys and your other lessons, but not the grader or the reference solutions", rel, path), nil
-			}
-		}
-	}
-	return "", nil
-}
 
 // gradedDirs returns the folders whose graded files a lesson's test uses:
 // the lesson's own, the harness and the lesson's suite.
@@ -93,6 +50,24 @@ func pristineOverlay(root string, l registry.Lesson, replace map[string]string) 
 		}
 	}
 	return problems, nil
+}
+
+// annotate adds to a lesson's result what does not depend on running it:
+// whether its code is the reference solution's, and under -from which
+// graded files the student's clone changed (gradeOne found those of the
+// grader's own workbook, which are not the student's doing), even when the
+// lesson was refused or did not compile.
+func (g *Grader) annotate(res *LessonResult) {
+	res.Copied = g.copied(res.Lesson)
+	if g.From == "" {
+		return
+	}
+	modified, err := pristine.Check(g.From, gradedDirs(res.Lesson))
+	if err != nil {
+		res.Modified = []pristine.Problem{{Path: g.From, What: "could not be compared: " + err.Error()}}
+		return
+	}
+	res.Modified = modified
 }
 
 // pristineCopy writes the workbook's copy of the file at p where the build

@@ -38,6 +38,7 @@ Usage:
   udpbook reset [--yes] LESSON        put a lesson's original stub back
   udpbook watch [flags]               grade the lesson you are working on at every save
   udpbook classroom                   print the GitHub Classroom workflow (for instructors)
+  udpbook classroom -template DIR     write a student template repository without solutions/
 
 A LESSON is its number (01 or 1) or its folder name (01-echo-server).
 
@@ -73,8 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "watch":
 		return watchCommand(root, args[1:], stdout, stderr)
 	case "classroom":
-		writeClassroom(stdout)
-		return 0
+		return classroom(root, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		checkFlags(stdout, new(checkOptions)).PrintDefaults()

@@ -41,8 +41,19 @@ type JSONLesson struct {
 	Passed     int        `json:"passed"`
 	Checks     int        `json:"checks"`
 	Detail     string     `json:"detail,omitempty"`
+	Copied     *JSONCopy  `json:"copied,omitempty"`
+	Forged     int        `json:"forged_report_lines,omitempty"`
 	DurationMS int64      `json:"duration_ms"`
 	Tests      []JSONTest `json:"tests"`
+}
+
+// JSONCopy flags a lesson whose code is the reference solution's, or
+// another implementation's of the workbook.
+type JSONCopy struct {
+	From      string `json:"from"`      // "solutions/01-echo-server", or "harness/lesson05/alt"
+	Percent   int    `json:"percent"`   // how much of the reference's own code is in the lesson
+	Identical bool   `json:"identical"` // byte for byte, not only after formatting and renaming
+	Message   string `json:"message"`
 }
 
 // JSONTest is one check.
@@ -76,7 +87,10 @@ func buildJSON(results []LessonResult, race, solutions bool, modified []string, 
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
 			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
-			Detail: trimMessage(r.Detail), DurationMS: r.Duration.Milliseconds(),
+			Detail: trimMessage(r.Detail), Forged: r.Forged, DurationMS: r.Duration.Milliseconds(),
+		}
+		if c := r.Copied; c != nil {
+			jl.Copied = &JSONCopy{From: c.From, Percent: int(100*c.Share + 0.5), Identical: c.Identical, Message: c.String()}
 		}
 		for _, c := range r.Checks {
 			jt := JSONTest{
@@ -179,6 +193,12 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.MaxPoints())},
 			},
 			SystemErr: r.Detail,
+		}
+		if r.Copied != nil {
+			s.Properties = append(s.Properties, junitProperty{"copied", r.Copied.String()})
+		}
+		if r.Forged > 0 {
+			s.Properties = append(s.Properties, junitProperty{"forged_report_lines", fmt.Sprint(r.Forged)})
 		}
 		for _, c := range r.Checks {
 			jc := junitCase{Name: c.ID, Classname: "udpbook." + r.Lesson.Name(), Time: seconds(c.Duration)}

@@ -22,6 +22,12 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		if n := r.Skipped(); n > 0 {
 			state += fmt.Sprintf(" (%d skipped)", n)
 		}
+		if r.Copied != nil {
+			state += ", copied"
+		}
+		if r.Forged > 0 {
+			state += fmt.Sprintf(", %d forged report line(s)", r.Forged)
+		}
 		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(state))
 	}
 	if len(results) > 1 {
@@ -36,6 +42,8 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		}
 		fmt.Fprintf(w, "  (the lesson's test file and the harness are not yours to change; `udpbook reset` restores a whole lesson)\n")
 	}
+
+	printFlags(w, results)
 
 	for _, r := range results {
 		if r.State == Done {
@@ -106,4 +114,21 @@ func modifiedFiles(results []LessonResult) []string {
 		}
 	}
 	return list
+}
+
+// printFlags says, lesson by lesson, what the table's state only marks: a
+// lesson whose code is the reference solution's (its points stand, and an
+// instructor sees the flag), and lines in a lesson's report that the
+// harness did not write (they counted for nothing).
+func printFlags(w io.Writer, results []LessonResult) {
+	for _, r := range results {
+		l := r.Lesson
+		if r.Copied != nil {
+			fmt.Fprintf(w, "\nLesson %s %s is %s; its points stand, and this is reported.\n", l.Number, l.Title, r.Copied)
+		}
+		if r.Forged > 0 {
+			fmt.Fprintf(w, "\nLesson %s %s: %d line(s) in its report were not written by the harness (forged or unsigned) "+
+				"and were ignored; something in the lesson's code writes to the grader's report.\n", l.Number, l.Title, r.Forged)
+		}
+	}
 }

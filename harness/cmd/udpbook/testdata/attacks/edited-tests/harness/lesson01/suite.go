@@ -1,0 +1,2 @@
+// Package lesson01 is emptied in the student's clone.
+package lesson01
