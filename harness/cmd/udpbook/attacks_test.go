@@ -38,9 +38,7 @@ import (
 
 const (
 	skipJudgeSplit = "closed by the judge/driver split (issue 9 item 1); remove this skip when it lands"
-	skipGoexit     = "closed by RunCheck failing checks that end by runtime.Goexit (issue 9 item 2, lead engineer); " +
-		"remove this skip when it lands"
-	skipSandbox = "open: learner code runs as the grader's user and can write the files later builds read; " +
+	skipSandbox    = "open: learner code runs as the grader's user and can write the files later builds read; " +
 		"closed only when it cannot (a sandbox); remove this skip then"
 )
 
@@ -149,7 +147,6 @@ func requireRefused(t *testing.T, g graded, number string, want ...string) {
 // check's goroutine with runtime.Goexit: without a guard, the check ends
 // without a failure and passes (48 points on lessons 03 and 06).
 func TestAttackGoexitInStubs(t *testing.T) {
-	t.Skip(skipGoexit)
 	t.Parallel()
 	g := attack(t, "goexit-stubs", "03", "06")
 	requireNothingEarned(t, g)
@@ -159,7 +156,6 @@ func TestAttackGoexitInStubs(t *testing.T) {
 // A connection and an error whose methods call runtime.Goexit, returned to
 // the harness: its own goroutines stop inside them.
 func TestAttackGoexitInReturnedValues(t *testing.T) {
-	t.Skip(skipGoexit)
 	t.Parallel()
 	g := attack(t, "goexit-returned", "01")
 	requireNothingEarned(t, g)
