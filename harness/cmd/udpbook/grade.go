@@ -46,7 +46,15 @@ type CheckResult struct {
 	Status   string
 	Message  string
 	Duration time.Duration
+	Attempts int    // more than 1 when the harness ran late and tried again at a larger time scale
+	Scale    int    // the time scale of the attempt that decided
+	Late     string // why the attempt before it was not judged
 }
+
+// Retried reports whether the check was decided only at a larger time
+// scale than the one grading started at, because the harness itself ran
+// late: a sign of a busy machine.
+func (c CheckResult) Retried() bool { return c.Attempts > 1 }
 
 // LessonResult is the outcome of grading one lesson.
 type LessonResult struct {
@@ -84,6 +92,17 @@ func (r LessonResult) MaxPoints() int {
 	return max
 }
 
+// Retried returns how many checks were decided only at a larger time
+// scale (see CheckResult.Retried), and the largest scale among them.
+func (r LessonResult) Retried() (n, scale int) {
+	for _, c := range r.Checks {
+		if c.Retried() {
+			n, scale = n+1, max(scale, c.Scale)
+		}
+	}
+	return n, scale
+}
+
 // Skipped returns how many checks were skipped.
 func (r LessonResult) Skipped() int {
 	n := 0
@@ -114,6 +133,7 @@ type Grader struct {
 	RunBound  time.Duration // how long a lesson's test binary may run
 	Overlay   map[string]string
 	Jobs      int // lessons graded at once
+	Scale     int // the time scale timing checks start at (see harness.ScaleEnv); 0 means 1
 	Progress  func(l registry.Lesson, event string)
 }
 
@@ -218,7 +238,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	// The race detector sleeps a second at exit by default, waiting for
 	// late reports; the checks are over by then, and a race is reported
 	// when it happens, within the check that ran.
-	run.Env = append(os.Environ(), harness.ReportEnv+"="+report,
+	run.Env = append(os.Environ(), harness.ReportEnv+"="+report, fmt.Sprintf("%s=%d", harness.ScaleEnv, max(g.Scale, 1)),
 		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	key, err := newKey()
 	if err != nil {
@@ -257,6 +277,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 			res.Checks[i].Status = string(line.Status)
 			res.Checks[i].Message = line.Message
 			res.Checks[i].Duration = time.Duration(line.Millis * float64(time.Millisecond))
+			res.Checks[i].Attempts, res.Checks[i].Scale, res.Checks[i].Late = line.Attempts, line.Scale, line.Late
 		}
 	}
 

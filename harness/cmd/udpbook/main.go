@@ -22,9 +22,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	"udpbook/harness"
 	"udpbook/harness/registry"
 )
 
@@ -93,6 +95,7 @@ type checkOptions struct {
 	race       string
 	bound      time.Duration
 	jobs       int
+	scale      int
 }
 
 func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
@@ -104,10 +107,15 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.StringVar(&o.from, "from", "", "grade the lessons' Go files of the workbook in this folder (a student's clone) with this workbook's grader and tests")
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
-	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
+	fs.DurationVar(&o.bound, "timeout", 90*time.Second, "how long one lesson's checks may run before the lesson is stopped")
+	fs.IntVar(&o.scale, "time-scale", envScale(), "the time scale timing checks start at: 2, 4 or 8 on a slow machine "+
+		"(every duration of a timing check is multiplied by it; $"+harness.ScaleEnv+" sets the default)")
 	fs.IntVar(&o.jobs, "jobs", 2*runtime.NumCPU(), "how many lessons to grade at once (lessons spend much of their time waiting on timers)")
 	return fs
 }
+
+// envScale is the default of -time-scale: harness.ScaleEnv's value, or 1.
+func envScale() int { return harness.StartScale() }
 
 func check(root string, args []string, stdout, stderr io.Writer) int {
 	var opts checkOptions
@@ -145,7 +153,14 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		}
 		opts.from = abs
 	}
-	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
+	if opts.scale < 1 || opts.scale > 64 {
+		fmt.Fprintf(stderr, "udpbook: -time-scale %d: want a whole number from 1 to 64\n", opts.scale)
+		return 2
+	}
+	// The grader's own report states the scale, as the harness reads it.
+	os.Setenv(harness.ScaleEnv, strconv.Itoa(opts.scale))
+	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs,
+		Scale: opts.scale}
 	var pl *progressLine
 	if isTerminal(stderr) {
 		pl = newProgressLine(stderr)

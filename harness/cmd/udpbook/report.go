@@ -24,6 +24,7 @@ type JSONReport struct {
 	Score      int          `json:"score"`
 	MaxScore   int          `json:"max_score"`
 	Race       bool         `json:"race_detector"`
+	TimeScale  int          `json:"time_scale"` // the scale timing checks started at (see docs/grading.md)
 	Solutions  bool         `json:"solutions,omitempty"`
 	Modified   []string     `json:"modified_files,omitempty"`
 	DurationMS int64        `json:"duration_ms"`
@@ -66,6 +67,13 @@ type JSONTest struct {
 	Points     int     `json:"points"`
 	MaxPoints  int     `json:"max_points"`
 	DurationMS float64 `json:"duration_ms"`
+	// Attempts and Scale: a check whose first attempt found the harness
+	// itself running late ran again at a larger time scale; Scale is the
+	// scale of the attempt that decided, Late why the one before was not
+	// judged.
+	Attempts int    `json:"attempts,omitempty"`
+	Scale    int    `json:"time_scale,omitempty"`
+	Late     string `json:"late,omitempty"`
 }
 
 // maxMessage keeps messages short enough to read in a CI page; the trace's
@@ -81,7 +89,7 @@ func trimMessage(s string) string {
 }
 
 func buildJSON(results []LessonResult, race, solutions bool, modified []string, d time.Duration) JSONReport {
-	rep := JSONReport{Version: 3, Status: "pass", Race: race, Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
+	rep := JSONReport{Version: 3, Status: "pass", Race: race, TimeScale: harness.StartScale(), Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
 	for i, r := range results {
 		checks, points := r.Passed()
 		jl := JSONLesson{
@@ -97,6 +105,9 @@ func buildJSON(results []LessonResult, race, solutions bool, modified []string, 
 				Name: r.Lesson.Name() + "/" + c.ID, TaskID: i + 1, Status: c.Status,
 				Message: trimMessage(c.Message), MaxPoints: c.Points,
 				DurationMS: float64(c.Duration.Microseconds()) / 1000,
+			}
+			if c.Retried() {
+				jt.Attempts, jt.Scale, jt.Late = c.Attempts, c.Scale, c.Late
 			}
 			if c.Status == string(harness.Pass) {
 				jt.Points = c.Points

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"udpbook/harness"
 )
 
 // printTable prints one line per lesson, a total, and then what to do
@@ -28,6 +30,9 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		if r.Forged > 0 {
 			state += fmt.Sprintf(", %d forged report line(s)", r.Forged)
 		}
+		if n, scale := r.Retried(); n > 0 {
+			state += fmt.Sprintf(", %d check(s) decided at up to %d× time scale", n, scale)
+		}
 		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(state))
 	}
 	if len(results) > 1 {
@@ -44,6 +49,7 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 	}
 
 	printFlags(w, results)
+	printBusy(w, results)
 
 	for _, r := range results {
 		if r.State == Done {
@@ -129,6 +135,25 @@ func printFlags(w io.Writer, results []LessonResult) {
 		if r.Forged > 0 {
 			fmt.Fprintf(w, "\nLesson %s %s: %d line(s) in its report were not written by the harness (forged or unsigned) "+
 				"and were ignored; something in the lesson's code writes to the grader's report.\n", l.Number, l.Title, r.Forged)
+		}
+	}
+}
+
+// printBusy says which checks the harness could judge only at a larger
+// time scale, because it ran late itself: their results stand, and the
+// machine was busy.
+func printBusy(w io.Writer, results []LessonResult) {
+	for _, r := range results {
+		for _, c := range r.Checks {
+			if !c.Retried() {
+				continue
+			}
+			outcome := "passed"
+			if c.Status != string(harness.Pass) {
+				outcome = "was decided"
+			}
+			fmt.Fprintf(w, "\nLesson %s, check %q %s at %d× time scale: this machine was busy (the harness ran late "+
+				"at smaller scales: %s).\n", r.Lesson.Number, c.ID, outcome, c.Scale, c.Late)
 		}
 	}
 }
