@@ -298,13 +298,14 @@ func checkClosedSocket(c *harness.C, impl Impl) {
 	srv := startServer(c, impl, "udp4")
 	exchange(c, c.NewPeer("harness", "udp4"), srv.addr, "Michael")
 	c.Step("harness closes the socket Serve reads from (its context is still live)")
+	c.Timed(c.Dur(StopBound) / 4)
 	srv.conn.Close()
 	var err error
 	select {
 	case err = <-srv.done:
-	case <-time.After(StopBound):
+	case <-time.After(c.Dur(StopBound)):
 		c.Fatalf("Serve did not return within %v after its socket was closed: a read error that is not a "+
-			"timeout from ctx will not go away, so Serve must return it, not loop", StopBound)
+			"timeout from ctx will not go away, so Serve must return it, not loop", c.Dur(StopBound))
 	}
 	srv.returned = true
 	if !errors.Is(err, net.ErrClosed) {
@@ -319,19 +320,20 @@ func checkStop(c *harness.C, impl Impl) {
 	exchange(c, c.NewPeer("harness", "udp4"), srv.addr, "Michael")
 
 	c.Step("harness cancels Serve's context")
+	c.Timed(c.Dur(StopBound) / 4)
 	srv.cancel()
 	var err error
 	select {
 	case err = <-srv.done:
-	case <-time.After(StopBound):
-		c.Fatalf("Serve did not return within %v after its context was cancelled", StopBound)
+	case <-time.After(c.Dur(StopBound)):
+		c.Fatalf("Serve did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
 	srv.returned = true
 	if !errors.Is(err, context.Canceled) {
 		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled), "+
 			"so the caller knows why it stopped", err)
 	}
-	if left := harness.LeftBehind(pkg, before, StopBound); len(left) > 0 {
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Serve returned but left %d goroutine(s) running, the first:\n%s",
 			len(left), harness.FirstLines(left[0], 8))
 	}

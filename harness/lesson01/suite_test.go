@@ -63,8 +63,8 @@ var broken = []struct {
 	{"skips empty datagrams", `expected reply "Hello, !"`, "empty-and-binary", serve(mutant{skipEmpty: true})},
 	{"cleans up bytes that are not UTF-8", `got reply "Hello, ?`, "empty-and-binary", serve(mutant{toValidUTF8: true})},
 	{"returns when a reply cannot be sent", `message too long`, "keeps-serving", serve(mutant{returnOnWriteErr: true})},
-	{"ignores ctx", `did not return within 1s`, "stop", serve(mutant{ignoreCtx: true})},
-	{"looks at ctx only between datagrams", `did not return within 1s`, "stop", serve(mutant{ctxBetweenReads: true})},
+	{"ignores ctx", `did not return within `, "stop", serve(mutant{ignoreCtx: true})},
+	{"looks at ctx only between datagrams", `did not return within `, "stop", serve(mutant{ctxBetweenReads: true})},
 	{"returns nil instead of ctx.Err()", `Serve returned <nil>`, "stop", serve(mutant{returnNil: true})},
 	{"leaves a goroutine running", `left 1 goroutine(s) running`, "stop", serve(mutant{leak: true})},
 	{"assumes IPv4 addresses", `got nothing`, "ipv6", serve(mutant{ipv4Only: true})},
@@ -72,7 +72,7 @@ var broken = []struct {
 	{"Listen binds IPv4 only", "no suitable address", "ipv6", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		return net.ListenPacket("udp4", addr)
 	}, Serve: solution.Serve}},
-	{"keeps looping after a read error", "did not return within 1s after its socket was closed", "closed-socket", serve(mutant{loopOnError: true})},
+	{"keeps looping after a read error", "after its socket was closed: a read error", "closed-socket", serve(mutant{loopOnError: true})},
 	{"returns nil when its socket is closed", "want the read's error", "closed-socket", serve(mutant{nilOnError: true})},
 	{"61,440-byte buffer and returns on a failed send", "read the datagram cut short", "keeps-serving", serve(mutant{buf: 61440, returnOnWriteErr: true})},
 	{"panics", `Serve panicked: boom`, "one-request", serve(mutant{panics: true})},

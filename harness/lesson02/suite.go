@@ -138,7 +138,10 @@ func checkThreeNames(c *harness.C, impl Impl, network string) {
 }
 
 func checkNoServer(c *harness.C, impl Impl) {
-	const timeout, attempts = 50 * time.Millisecond, 3
+	timeout, attempts := c.Dur(50*time.Millisecond), 3
+	// Greet's time is judged from both sides: the verdict holds while the
+	// harness is never late by a quarter of the Timeout.
+	c.Timed(timeout / 4)
 	silent := c.NewPeer("silent server", "udp4")
 	start := time.Now()
 	got, err := greet(c, impl, silent.Addr(), []string{"Michael", "Tracy"}, timeout, attempts)
@@ -160,9 +163,14 @@ func checkNoServer(c *harness.C, impl Impl) {
 		c.Fatalf("with Attempts %d, the server should get \"Michael\" %d times, then nothing (-want +got):\n%s",
 			attempts, attempts, diff)
 	}
-	if min := attempts * timeout; elapsed < min {
+	if min := time.Duration(attempts) * timeout; elapsed < min {
 		c.Fatalf("Greet gave up after %v; with Timeout %v and Attempts %d it must wait at least %v",
 			elapsed.Round(time.Millisecond), timeout, attempts, min)
+	}
+	if most := time.Duration(attempts)*timeout*3/2 + timeout/2; elapsed > most {
+		c.Fatalf("Greet gave up after %v; with Timeout %v and Attempts %d it must give up within %v "+
+			"(Attempts times the Timeout, and half as much again): is the Timeout from Options used for every attempt?",
+			elapsed.Round(time.Millisecond), timeout, attempts, most)
 	}
 }
 
@@ -210,7 +218,7 @@ func checkStaleReply(c *harness.C, impl Impl) {
 	// waiting in the client's socket when it asks for Tracy.
 	srv := startEcho(c, "udp4", echoAll)
 	relay := c.NewRelay("udp4", srv.addr, harness.Rule{Dir: harness.ToClient, Nth: 1, Action: harness.Duplicate})
-	got, err := greet(c, impl, relay.Addr(), names, harness.Patience, 2)
+	got, err := greet(c, impl, relay.Addr(), names, c.Patience(), 2)
 	if err != nil {
 		c.Fatalf("Greet(%v) returned error: %v", names, err)
 	}
@@ -232,14 +240,18 @@ func checkStaleReply(c *harness.C, impl Impl) {
 }
 
 func checkDeadlinePerAttempt(c *harness.C, impl Impl) {
-	const timeout, every, strays = 100 * time.Millisecond, 20 * time.Millisecond, 100
+	timeout, every, strays := c.Dur(100*time.Millisecond), c.Dur(20*time.Millisecond), 100
+	// A correct Greet returns after one Timeout, some 5 strays in; the
+	// verdict ("still waiting after 100 strays") cannot come from the
+	// harness's lateness unless it is late by many Timeouts.
+	c.Timed(timeout)
 	silent := c.NewPeer("silent server", "udp4")
 	stranger := c.NewPeer("stranger", "udp4")
 	done := goGreet(c, context.Background(), impl, silent.Addr(), []string{"Michael"}, timeout, 1)
 	c.Step("harness calls Greet(ctx, %q, [\"Michael\"], Options{Timeout: %v, Attempts: 1})", silent.Addr(), timeout)
-	d, ok := silent.Recv(harness.Patience)
+	d, ok := silent.Recv(c.Patience())
 	if !ok {
-		c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), harness.Patience)
+		c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), c.Patience())
 	}
 	client := d.From
 	c.Step("%s sends %q to %s every %v, up to %d times, while Greet waits", c.Who(stranger.Addr()), "Hello, Michael!", client, every, strays)
@@ -257,7 +269,7 @@ func checkDeadlinePerAttempt(c *harness.C, impl Impl) {
 		}
 	}
 	c.Fatalf("with Timeout %v and Attempts 1, Greet was still waiting after %d datagrams from a stranger (%v): "+
-		"each datagram that was not the reply started its wait again", timeout, strays, strays*every)
+		"each datagram that was not the reply started its wait again", timeout, strays, time.Duration(strays)*every)
 }
 
 func checkCancel(c *harness.C, impl Impl) {
@@ -265,8 +277,8 @@ func checkCancel(c *harness.C, impl Impl) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := goGreet(c, ctx, impl, silent.Addr(), names, 10*time.Second, 3)
-	if _, ok := silent.Recv(harness.Patience); !ok {
-		c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), harness.Patience)
+	if _, ok := silent.Recv(c.Patience()); !ok {
+		c.Fatalf("expected a request at %s within %v; got nothing", c.Who(silent.Addr()), c.Patience())
 	}
 	select {
 	case err := <-done:
@@ -274,14 +286,15 @@ func checkCancel(c *harness.C, impl Impl) {
 	default:
 	}
 	c.Step("harness cancels Greet's context (Timeout is 10s)")
+	c.Timed(c.Dur(StopBound) / 4)
 	cancel()
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
 			c.Fatalf("after its context was cancelled, Greet returned %v; want an error wrapping context.Canceled", err)
 		}
-	case <-time.After(StopBound):
-		c.Fatalf("Greet did not return within %v after its context was cancelled", StopBound)
+	case <-time.After(c.Dur(StopBound)):
+		c.Fatalf("Greet did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
 }
 
@@ -298,7 +311,7 @@ func checkClosesSocket(c *harness.C, impl Impl) {
 	c.Cleanup(func() { debug.SetGCPercent(gc) })
 
 	before, _ := harness.OpenSockets()
-	if _, err := greet(c, impl, srv.addr, names, harness.Patience, 1); err != nil {
+	if _, err := greet(c, impl, srv.addr, names, c.Patience(), 1); err != nil {
 		c.Fatalf("Greet(%v) returned error: %v", names, err)
 	}
 	if left := harness.NewSockets(before, StopBound); len(left) > 0 {

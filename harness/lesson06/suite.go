@@ -526,18 +526,19 @@ func checkStop(c *harness.C, impl Impl) {
 	w.expect(h.Addr(), a.Addr(), "to member A")
 
 	c.Step("harness cancels Serve's context")
+	c.Timed(c.Dur(StopBound) / 4)
 	w.cancel()
 	var err error
 	select {
 	case err = <-w.done:
-	case <-time.After(StopBound):
-		c.Fatalf("Serve did not return within %v after its context was cancelled", StopBound)
+	case <-time.After(c.Dur(StopBound)):
+		c.Fatalf("Serve did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
 	w.returned = true
 	if !errors.Is(err, context.Canceled) {
 		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled)", err)
 	}
-	if left := harness.LeftBehind(pkg, before, StopBound); len(left) > 0 {
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Serve returned but left %d goroutine(s) running, the first:\n%s",
 			len(left), harness.FirstLines(left[0], 8))
 	}
