@@ -7,6 +7,8 @@
 #   make stress              the solutions' suites 100 times with -race while
 #                            busy loops load every core (RUNS=n to change)
 #   make concurrency         8 full gradings at once must agree
+#   make overload            25 rounds of 8 gradings at once with busy loops
+#                            on every core: correct code never fails
 #   make timing              how long grading every lesson takes
 #   make pristine            (workbook authors) refresh the grader's copies
 #                            of the lessons and the harness after a change
@@ -20,7 +22,7 @@ GRADER := .udpbook/udpbook
 # which fail until they are written.
 SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
-.PHONY: check test fmt vet grader pristine stress concurrency timing
+.PHONY: check test fmt vet grader pristine stress concurrency overload timing
 
 check: grader
 	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
@@ -50,6 +52,9 @@ stress:
 
 concurrency:
 	bash .ci/concurrency
+
+overload:
+	bash .ci/overload
 
 timing:
 	bash .ci/timing
