@@ -44,6 +44,14 @@ const Inconclusive Status = "inconclusive"
 // harness's own lateness.
 const monitorTick = 2 * time.Millisecond
 
+// wakeups is how many wake-ups of the learner's code a judged duration is
+// taken to span, and minSamples how many wake-ups of the monitor make a
+// mean worth judging by.
+const (
+	wakeups    = 8
+	minSamples = 10
+)
+
 // StartScale returns the time scale checks start at: the value of ScaleEnv
 // when it is a whole number from 1 to 64, and 1 otherwise.
 func StartScale() int {
@@ -63,7 +71,9 @@ type clock struct {
 	slack    time.Duration // how late the harness may be; 0 for an untimed check
 	worst    time.Duration // the latest the harness was
 	worstWhy string
-	late     string // set by Late: why the attempt is inconclusive
+	samples  int           // the monitor's wake-ups
+	total    time.Duration // and how late they were, in all
+	late     string        // set by Late: why the attempt is inconclusive
 	spans    []*Span
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -118,9 +128,12 @@ func (cl *clock) monitor(stop <-chan struct{}, stopped chan<- struct{}) {
 		select {
 		case <-stop:
 			return
-		case now := <-t.C:
-			cl.record(now.Sub(want), "the harness's own timer")
-			want = time.Now().Add(monitorTick)
+		case <-t.C:
+			// The time the goroutine runs again, not the time the
+			// timer fired: a busy machine delays the goroutine.
+			now := time.Now()
+			cl.sample(now.Sub(want))
+			want = now.Add(monitorTick)
 			t.Reset(monitorTick)
 		}
 	}
@@ -136,6 +149,16 @@ func (cl *clock) stopMonitor() {
 		close(stop)
 		<-stopped
 	}
+}
+
+// sample records one wake-up of the monitor, d late: the latest, and the
+// sum for the mean.
+func (cl *clock) sample(d time.Duration) {
+	cl.record(d, "the harness's own timer")
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.samples++
+	cl.total += max(d, 0)
 }
 
 // record notes that the harness was late by d at what.
@@ -157,6 +180,16 @@ func (cl *clock) inconclusive() string {
 	if cl.slack > 0 && cl.worst > cl.slack {
 		return fmt.Sprintf("%s was %v late, more than the %v this check allows itself at %d× time scale",
 			cl.worstWhy, cl.worst.Round(time.Millisecond), cl.slack, cl.scale)
+	}
+	// Small delays add up: a duration the check judges spans several
+	// wake-ups of the learner's code, each as late as the harness's own
+	// are on average.
+	if cl.slack > 0 && cl.samples >= minSamples {
+		if mean := cl.total / time.Duration(cl.samples); mean*wakeups > cl.slack {
+			return fmt.Sprintf("the harness's own timer was %v late on average, too much for the %v this check "+
+				"allows itself at %d× time scale (%d wake-ups at that delay)", mean.Round(10*time.Microsecond),
+				cl.slack, cl.scale, wakeups)
+		}
 	}
 	return ""
 }

@@ -267,3 +267,24 @@ func TestSecondUDPBindFails(t *testing.T) {
 	_, err = net.ListenPacket("udp4", a.LocalAddr().String())
 	require.ErrorIs(t, err, syscall.EADDRINUSE, "a second bind of one UDP address")
 }
+
+// timingChecks are the checks whose verdicts depend on durations, with a
+// stall long enough to change a verdict taken through it.
+var timingChecks = []harness.Timing{
+	{ID: "closed-socket", Stall: 600 * time.Millisecond},
+	{ID: "stop", Stall: 600 * time.Millisecond},
+}
+
+func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
+	harness.TestRetriesWhenLate(t, &lesson01.Suite, reference, timingChecks)
+}
+
+func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
+	var kit []harness.Broken[lesson01.Impl]
+	for _, b := range broken {
+		kit = append(kit, harness.Broken[lesson01.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
+	}
+	// Checks that count the lesson's goroutines run alone, at 2× only.
+	alone := map[string]bool{"stop": true}
+	harness.TestFailsAtEveryScale(t, &lesson01.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
+}

@@ -167,7 +167,7 @@ func checkNoServer(c *harness.C, impl Impl) {
 		c.Fatalf("Greet gave up after %v; with Timeout %v and Attempts %d it must wait at least %v",
 			elapsed.Round(time.Millisecond), timeout, attempts, min)
 	}
-	if most := time.Duration(attempts)*timeout*3/2 + timeout/2; elapsed > most {
+	if most := time.Duration(attempts) * timeout * 3 / 2; elapsed > most {
 		c.Fatalf("Greet gave up after %v; with Timeout %v and Attempts %d it must give up within %v "+
 			"(Attempts times the Timeout, and half as much again): is the Timeout from Options used for every attempt?",
 			elapsed.Round(time.Millisecond), timeout, attempts, most)

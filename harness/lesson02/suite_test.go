@@ -287,3 +287,25 @@ func TestLoopbackDeliveryIsSynchronous(t *testing.T) {
 	_, _, err = b.ReadFrom(buf)
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "nothing more should be waiting")
 }
+
+// timingChecks are the checks whose verdicts depend on durations, with a
+// stall long enough to change a verdict taken through it.
+var timingChecks = []harness.Timing{
+	{ID: "no-server", Stall: 100 * time.Millisecond},
+	{ID: "deadline-per-attempt", Stall: 300 * time.Millisecond},
+	{ID: "cancel", Stall: 600 * time.Millisecond},
+}
+
+func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
+	harness.TestRetriesWhenLate(t, &lesson02.Suite, reference, timingChecks)
+}
+
+func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
+	var kit []harness.Broken[lesson02.Impl]
+	for _, b := range broken {
+		kit = append(kit, harness.Broken[lesson02.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
+	}
+	// Checks that count the lesson's goroutines run alone, at 2× only.
+	alone := map[string]bool{}
+	harness.TestFailsAtEveryScale(t, &lesson02.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
+}

@@ -42,6 +42,7 @@ var broken = []struct {
 	{"Request reads without a deadline", `did not return within `, "timeout", impl(mutant{noDeadline: true})},
 	{"Request waits 3s whatever wait says", `did not return within `, "timeout", impl(mutant{fixedWait: 3 * time.Second})},
 	{"Request waits twice the wait", `it must give up within`, "timeout", impl(mutant{waitTimes: 2})},
+	{"Request waits 1.6 times the wait", `it must give up within`, "timeout", impl(mutant{waitTimes: 1.6})},
 	{"Request hardly waits", `gave up after`, "timeout", impl(mutant{fixedWait: time.Millisecond})},
 	{"Request returns nil, nil on a timeout", `and no error, though no reply came`, "timeout", impl(mutant{nilOnTimeout: true})},
 	{"Request wraps the timeout with %v", `does not wrap os.ErrDeadlineExceeded`, "timeout", impl(mutant{wrapV: true})},
@@ -81,7 +82,7 @@ type mutant struct {
 	writeTo, wholeBuffer, newSocket, requestPanics, noDeadline, nilOnTimeout, wrapV bool
 	buf                                                                             int
 	fixedWait                                                                       time.Duration
-	waitTimes                                                                       time.Duration
+	waitTimes                                                                       float64
 	retryRefused, closeOnRefused, rememberRefused                                   bool
 	// SendEvery
 	flood, msgOnce, returnAtOnce, returnOnRefused, silentRefused, stopAfterRefused bool
@@ -218,7 +219,7 @@ func (cl *mclient) Request(msg []byte, wait time.Duration) ([]byte, error) {
 		case m.fixedWait > 0:
 			conn.SetReadDeadline(time.Now().Add(m.fixedWait))
 		case m.waitTimes > 0:
-			conn.SetReadDeadline(time.Now().Add(m.waitTimes * wait))
+			conn.SetReadDeadline(time.Now().Add(time.Duration(m.waitTimes * float64(wait))))
 		default:
 			conn.SetReadDeadline(time.Now().Add(wait))
 		}
@@ -250,7 +251,7 @@ func (cl *mclient) Request(msg []byte, wait time.Duration) ([]byte, error) {
 
 func (cl *mclient) SendEvery(ctx context.Context, interval time.Duration, msg func() []byte, refused func(error)) error {
 	if cl.m.leak {
-		go time.Sleep(2 * lesson03.StopBound)
+		go time.Sleep(time.Minute) // longer than any time scale's StopBound
 	}
 	if cl.m.returnAtOnce {
 		go cl.send(ctx, interval, msg, refused)
@@ -422,4 +423,27 @@ func TestKernelFacts(t *testing.T) {
 	if _, err := toOther.Write([]byte("2")); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("second write to a port where a socket connected elsewhere sits: %v, want ECONNREFUSED", err)
 	}
+}
+
+// timingChecks are the checks whose verdicts depend on durations, with a
+// stall long enough to change a verdict taken through it.
+var timingChecks = []harness.Timing{
+	{ID: "timeout", Stall: 100 * time.Millisecond},
+	{ID: "refused", Stall: 600 * time.Millisecond},
+	{ID: "send-every", Stall: 100 * time.Millisecond},
+	{ID: "send-every-stop", Stall: 600 * time.Millisecond},
+}
+
+func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
+	harness.TestRetriesWhenLate(t, &lesson03.Suite, reference, timingChecks)
+}
+
+func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
+	var kit []harness.Broken[lesson03.Impl]
+	for _, b := range broken {
+		kit = append(kit, harness.Broken[lesson03.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
+	}
+	// Checks that count the lesson's goroutines run alone, at 2× only.
+	alone := map[string]bool{"send-every-stop": true}
+	harness.TestFailsAtEveryScale(t, &lesson03.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
 }

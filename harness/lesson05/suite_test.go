@@ -809,92 +809,28 @@ func TestConnectedSocketLearnsOfClosedPort(t *testing.T) {
 // timingChecks are the checks whose verdicts depend on durations, with a
 // stall long enough to turn a correct implementation's pass into a
 // failure if the harness took its verdict anyway.
-var timingChecks = []struct {
-	id    string
-	stall time.Duration
-}{
-	{"server-expiry", 200 * time.Millisecond},
-	{"server-stays-live", 300 * time.Millisecond},
-	{"server-concurrent", 300 * time.Millisecond},
-	{"server-stop", 600 * time.Millisecond},
-	{"client-heartbeat", 100 * time.Millisecond},
-	{"client-stop", 600 * time.Millisecond},
-	{"client-silence", 300 * time.Millisecond},
-	{"pair-stop", 600 * time.Millisecond},
+var timingChecks = []harness.Timing{
+	{ID: "server-expiry", Stall: 200 * time.Millisecond},
+	{ID: "server-stays-live", Stall: 300 * time.Millisecond},
+	{ID: "server-concurrent", Stall: 300 * time.Millisecond},
+	{ID: "server-stop", Stall: 600 * time.Millisecond},
+	{ID: "client-heartbeat", Stall: 100 * time.Millisecond},
+	{ID: "client-stop", Stall: 600 * time.Millisecond},
+	{ID: "client-silence", Stall: 300 * time.Millisecond},
+	{ID: "pair-stop", Stall: 600 * time.Millisecond},
 }
 
-// A harness that runs late must try again, not blame a correct
-// implementation: each timing check, with the harness stalled in its
-// first attempt, passes the reference at a larger time scale.
 func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
-	for _, tc := range timingChecks {
-		t.Run(tc.id, func(t *testing.T) {
-			defer harness.InjectStall(tc.id, harness.StartScale(), tc.stall)()
-			res := lesson05.Suite.GradeOne(tc.id, reference)
-			if res.Status != harness.Pass {
-				t.Fatalf("check %q with the harness stalled %v: %s, want pass at a larger scale:\n%s", tc.id, tc.stall, res.Status, res.Message)
-			}
-			if res.Attempts < 2 || res.Late == "" {
-				t.Fatalf("check %q with the harness stalled %v passed in %d attempt(s) at %d× scale: the stall went unnoticed",
-					tc.id, tc.stall, res.Attempts, res.Scale)
-			}
-			t.Logf("check %q passed at %d× time scale after %d attempts; first attempt inconclusive: %s", tc.id, res.Scale, res.Attempts, res.Late)
-		})
-	}
+	harness.TestRetriesWhenLate(t, &lesson05.Suite, reference, timingChecks)
 }
 
-// A wrong implementation fails a timing check at every time scale it may
-// be graded at, not only at the first. The gradings mostly wait, so they
-// run at the same time.
 func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
-	timing := map[string]bool{}
-	for _, tc := range timingChecks {
-		timing[tc.id] = true
+	var kit []harness.Broken[lesson05.Impl]
+	for _, b := range broken {
+		kit = append(kit, harness.Broken[lesson05.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
 	}
-	type outcome struct {
-		scale int
-		name  string
-		msg   string
-		fails string
-		res   harness.Result
-	}
-	results := make(chan outcome)
-	n := 0
-	// Checks that count the lesson's goroutines cannot share the process
-	// with others at the same time: they run one after the other, on a
-	// goroutine of their own, and (since each waits out its StopBound) at
-	// 2× only.
-	var alone []func()
-	for _, scale := range []int{2, 4, 8} {
-		for _, b := range broken {
-			if !timing[b.fails] {
-				continue
-			}
-			stop := strings.HasSuffix(b.fails, "-stop")
-			if stop && scale > 2 {
-				continue
-			}
-			n++
-			grade := func() {
-				results <- outcome{scale, b.name, b.msg, b.fails, lesson05.Suite.GradeOneAt(b.fails, b.impl, scale)}
-			}
-			if stop {
-				alone = append(alone, grade)
-			} else {
-				go grade()
-			}
-		}
-	}
-	go func() {
-		for _, grade := range alone {
-			grade()
-		}
-	}()
-	for range n {
-		o := <-results
-		if o.res.Status != harness.Fail || !strings.Contains(o.res.Message, o.msg) {
-			t.Errorf("at %d× time scale, check %q gave %s to a broken implementation (%s), want a failure containing %q:\n%s",
-				o.scale, o.fails, o.res.Status, o.name, o.msg, o.res.Message)
-		}
-	}
+	// The stop checks count the lesson's goroutines, and each waits out
+	// its StopBound: they run alone, at 2× only.
+	alone := map[string]bool{"server-stop": true, "client-stop": true, "pair-stop": true}
+	harness.TestFailsAtEveryScale(t, &lesson05.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
 }

@@ -504,3 +504,23 @@ func (m *mMember) readOwn(deliver func(from, to netip.AddrPort, data []byte)) er
 func (m *mMember) Close() error {
 	return errors.Join(m.group.Close(), m.own.Close())
 }
+
+// timingChecks are the checks whose verdicts depend on durations, with a
+// stall long enough to change a verdict taken through it.
+var timingChecks = []harness.Timing{
+	{ID: "stop", Stall: 600 * time.Millisecond},
+}
+
+func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
+	harness.TestRetriesWhenLate(t, &lesson06.Suite, reference, timingChecks)
+}
+
+func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
+	var kit []harness.Broken[lesson06.Impl]
+	for _, b := range broken {
+		kit = append(kit, harness.Broken[lesson06.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
+	}
+	// Checks that count the lesson's goroutines run alone, at 2× only.
+	alone := map[string]bool{"stop": true}
+	harness.TestFailsAtEveryScale(t, &lesson06.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
+}
