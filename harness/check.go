@@ -74,9 +74,9 @@ type C struct {
 	pending  []string // messages from Errorf not yet ended by FailNow
 }
 
-func newC(id string, scale int) *C {
+func newC(id string, scale int, confirm bool) *C {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &C{ctx: ctx, cancel: cancel, clock: clock{id: id, scale: scale},
+	return &C{ctx: ctx, cancel: cancel, clock: clock{id: id, scale: scale, confirm: confirm},
 		names: map[netip.AddrPort]string{}, status: Pass}
 }
 
@@ -275,15 +275,17 @@ func RunCheck(id string, bound time.Duration, fn func(c *C)) Result {
 func RunCheckAt(id string, bound time.Duration, first int, fn func(c *C)) Result {
 	start := time.Now()
 	var res Result
-	late := "" // why the last inconclusive attempt was not judged
+	late := ""    // why the last inconclusive attempt was not judged
+	slow := false // an attempt found something too slow: the next such verdict is final
 	for scale, attempt := first, 1; ; scale, attempt = scale*2, attempt+1 {
-		var why string
-		res, why = runAttempt(id, bound, scale, fn)
+		var a attempted
+		res, a = runAttempt(id, bound, scale, slow || scale >= first*MaxScale, fn)
 		res.Attempts, res.Scale, res.Late = attempt, scale, late
 		if res.Status != Inconclusive {
 			break
 		}
-		late = why
+		slow = slow || a.slow
+		late = a.late
 		res.Late = late
 		if scale >= first*MaxScale {
 			res.Status = Fail
@@ -298,10 +300,18 @@ func RunCheckAt(id string, bound time.Duration, first int, fn func(c *C)) Result
 	return res
 }
 
-// runAttempt runs fn once at the given time scale. For an inconclusive
+// attempted says why an attempt was inconclusive: late, and whether it was
+// a first verdict of slowness (see C.Slow).
+type attempted struct {
+	late string
+	slow bool
+}
+
+// runAttempt runs fn once at the given time scale; confirm says that a
+// verdict of slowness is final in this attempt. For an inconclusive
 // attempt it also returns why.
-func runAttempt(id string, bound time.Duration, scale int, fn func(c *C)) (Result, string) {
-	c := newC(id, scale)
+func runAttempt(id string, bound time.Duration, scale int, confirm bool, fn func(c *C)) (Result, attempted) {
+	c := newC(id, scale, confirm)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -330,17 +340,18 @@ func runAttempt(id string, bound time.Duration, scale int, fn func(c *C)) (Resul
 			"(a read without a deadline, a channel nobody sends on, a lock held forever)", bound))
 		c.cancel(errCheckOver)
 		c.clock.stopMonitor()
-		return c.result(id), "" // a check that hangs is never tried again
+		return c.result(id), attempted{} // a check that hangs is never tried again
 	}
 	c.clock.stopMonitor()
 	res := c.result(id)
-	late := ""
+	var a attempted
 	if res.Status != Skip {
-		if late = c.clock.inconclusive(); late != "" {
+		if a.late = c.clock.inconclusive(); a.late != "" {
 			res.Status = Inconclusive
+			a.slow = c.clock.slowVerdict()
 		}
 	}
-	return res, late
+	return res, a
 }
 
 // panicFrames keeps the frames of a panic's stack that help a learner: the

@@ -64,8 +64,9 @@ func StartScale() int {
 
 // clock is the schedule watch of one attempt.
 type clock struct {
-	id    string // the check's, for injected stalls
-	scale int
+	id      string // the check's, for injected stalls
+	scale   int
+	confirm bool // a verdict of slowness is final in this attempt (see Slow)
 
 	mu       sync.Mutex
 	slack    time.Duration // how late the harness may be; 0 for an untimed check
@@ -74,6 +75,7 @@ type clock struct {
 	samples  int           // the monitor's wake-ups
 	total    time.Duration // and how late they were, in all
 	late     string        // set by Late: why the attempt is inconclusive
+	slow     bool          // late was set by Slow
 	spans    []*Span
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -206,6 +208,40 @@ func (c *C) Late(format string, args ...any) {
 	c.clock.mu.Unlock()
 	c.finish(Inconclusive, "")
 	c.exit()
+}
+
+// Slow ends the check as failed for a verdict that a busy machine can
+// cause in correct code: something took too long or came too seldom (a
+// Request that gave up late, too few heartbeats, a Serve that did not
+// return in time), or a client starved of the CPU missed the answers that
+// came in time. A busy machine can make correct code slow in
+// ways the harness cannot always see (a timer of the learner's that the
+// runtime fires late while the harness's own fire on time), so the first
+// verdict of slowness is not final: that attempt is inconclusive, and the
+// check runs again at twice the time scale. A second verdict of slowness,
+// in any later attempt, fails the check, as does one in the attempt at the
+// largest scale. A wrong implementation is slow at every scale; a correct
+// one, slowed once by the machine, is not slowed twice in a row but by a
+// machine too busy for any verdict.
+func (c *C) Slow(format string, args ...any) {
+	if c.clock.confirm {
+		c.Fatalf(format, args...)
+	}
+	msg := fmt.Sprintf(format, args...)
+	c.clock.mu.Lock()
+	if c.clock.late == "" {
+		c.clock.late, c.clock.slow = "at this scale, "+msg+" (a busy machine can cause that once: trying again)", true
+	}
+	c.clock.mu.Unlock()
+	c.finish(Inconclusive, "")
+	c.exit()
+}
+
+// slowVerdict reports whether the attempt is inconclusive because of Slow.
+func (cl *clock) slowVerdict() bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.slow
 }
 
 // Within checks an interval of the harness's own schedule that the check

@@ -143,9 +143,10 @@ func checkNoServer(c *harness.C, impl Impl) {
 	// harness is never late by a quarter of the Timeout.
 	c.Timed(timeout / 4)
 	silent := c.NewPeer("silent server", "udp4")
-	start := time.Now()
-	got, err := greet(c, impl, silent.Addr(), []string{"Michael", "Tracy"}, timeout, attempts)
-	elapsed := time.Since(start)
+	// Greet's time is taken on the goroutine that calls it, so that the
+	// harness's own hand-offs do not count against it.
+	var elapsed time.Duration
+	got, err := greetTimed(c, impl, silent.Addr(), []string{"Michael", "Tracy"}, timeout, attempts, &elapsed)
 	c.Step("Greet returned after %v: %v, %v", elapsed.Round(time.Millisecond), got, err)
 	if err == nil {
 		c.Fatalf("Greet returned no error, but the server never replied; want an error wrapping os.ErrDeadlineExceeded")
@@ -168,7 +169,7 @@ func checkNoServer(c *harness.C, impl Impl) {
 			elapsed.Round(time.Millisecond), timeout, attempts, min)
 	}
 	if most := time.Duration(attempts) * timeout * 3 / 2; elapsed > most {
-		c.Fatalf("Greet gave up after %v; with Timeout %v and Attempts %d it must give up within %v "+
+		c.Slow("Greet gave up after %v; with Timeout %v and Attempts %d it must give up within %v "+
 			"(Attempts times the Timeout, and half as much again): is the Timeout from Options used for every attempt?",
 			elapsed.Round(time.Millisecond), timeout, attempts, most)
 	}
@@ -199,11 +200,19 @@ func checkInterloper(c *harness.C, impl Impl) {
 		}
 		echoAll(s, n, req)
 	})
-	got, err := greet(c, impl, srv.addr, names, 100*time.Millisecond, 3)
-	reqs := payloads(srv.requests())
-	if len(reqs) >= 2 && reqs[1] != "Michael" {
-		c.Fatalf("after the interloper's datagram your client sent %q: it took the interloper's \"Hello, Michael!\" "+
-			"as the server's reply. Only a datagram from the server's address (%v) is a reply.", reqs[1], srv.addr)
+	got, err := greet(c, impl, srv.addr, names, c.Dur(100*time.Millisecond), 3)
+	// The server leaves the first "Michael" unanswered, so a client that
+	// returns Michael's greeting must have asked for it again.
+	asked := 0
+	for _, r := range payloads(srv.requests()) {
+		if r == "Michael" {
+			asked++
+		}
+	}
+	if err == nil && asked < 2 {
+		c.Fatalf("your server never answered \"Michael\" (only the interloper did), and your client asked for Michael only "+
+			"once, yet Greet returned %q: it took the interloper's \"Hello, Michael!\" as the reply. Only a datagram "+
+			"from the server's address (%v) is a reply.", got, srv.addr)
 	}
 	if err != nil {
 		c.Fatalf("Greet(%v) returned error: %v", names, err)
@@ -241,10 +250,11 @@ func checkStaleReply(c *harness.C, impl Impl) {
 
 func checkDeadlinePerAttempt(c *harness.C, impl Impl) {
 	timeout, every, strays := c.Dur(100*time.Millisecond), c.Dur(20*time.Millisecond), 100
-	// A correct Greet returns after one Timeout, some 5 strays in; the
-	// verdict ("still waiting after 100 strays") cannot come from the
-	// harness's lateness unless it is late by many Timeouts.
-	c.Timed(timeout)
+	// A correct Greet returns after one Timeout, some 5 strays in. Its
+	// return means something only while the strays come more often than
+	// the Timeout: a Greet that starts its wait again at every datagram
+	// also returns after a gap of a whole Timeout between two of them.
+	c.Timed(timeout / 4)
 	silent := c.NewPeer("silent server", "udp4")
 	stranger := c.NewPeer("stranger", "udp4")
 	done := goGreet(c, context.Background(), impl, silent.Addr(), []string{"Michael"}, timeout, 1)
@@ -257,15 +267,19 @@ func checkDeadlinePerAttempt(c *harness.C, impl Impl) {
 	c.Step("%s sends %q to %s every %v, up to %d times, while Greet waits", c.Who(stranger.Addr()), "Hello, Michael!", client, every, strays)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	last, gap := time.Now(), time.Duration(0) // the stranger's last datagram, and the longest gap so far
 	for range strays {
 		select {
 		case err := <-done:
+			c.Within("the longest gap between the stranger's datagrams", max(gap, time.Since(last)), timeout*3/4)
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				c.Fatalf("Greet returned %v; want an error wrapping os.ErrDeadlineExceeded, since the server never replied", err)
 			}
 			return
 		case <-tick.C:
 			stranger.Conn().WriteToUDPAddrPort([]byte("Hello, Michael!"), client)
+			now := time.Now()
+			gap, last = max(gap, now.Sub(last)), now
 		}
 	}
 	c.Fatalf("with Timeout %v and Attempts 1, Greet was still waiting after %d datagrams from a stranger (%v): "+
@@ -294,7 +308,7 @@ func checkCancel(c *harness.C, impl Impl) {
 			c.Fatalf("after its context was cancelled, Greet returned %v; want an error wrapping context.Canceled", err)
 		}
 	case <-time.After(c.Dur(StopBound)):
-		c.Fatalf("Greet did not return within %v after its context was cancelled", c.Dur(StopBound))
+		c.Slow("Greet did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
 }
 
@@ -348,10 +362,19 @@ func goGreet(c *harness.C, ctx context.Context, impl Impl, server netip.AddrPort
 
 // greet calls impl.Greet with a time bound, adding the call to the trace.
 func greet(c *harness.C, impl Impl, server netip.AddrPort, names []string, timeout time.Duration, attempts int) (got []string, err error) {
+	var took time.Duration
+	return greetTimed(c, impl, server, names, timeout, attempts, &took)
+}
+
+// greetTimed is greet that also stores how long Greet took in took.
+func greetTimed(c *harness.C, impl Impl, server netip.AddrPort, names []string, timeout time.Duration, attempts int,
+	took *time.Duration) (got []string, err error) {
 	call := fmt.Sprintf("Greet(ctx, %q, %q, Options{Timeout: %v, Attempts: %d})", server, names, timeout, attempts)
 	c.Step("harness calls %s", call)
-	c.Call(call, GreetBound, func() {
+	c.Call(call, c.Dur(GreetBound), func() {
+		start := time.Now()
 		got, err = impl.Greet(context.Background(), server.String(), names, timeout, attempts)
+		*took = time.Since(start)
 	})
 	return got, err
 }

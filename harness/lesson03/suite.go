@@ -228,7 +228,7 @@ func checkTimeout(c *harness.C, impl Impl) {
 		c.Fatalf("Request gave up after %v; want it to wait the whole %v for the reply", res.took, wait)
 	}
 	if res.took > most {
-		c.Fatalf("Request gave up after %v; with a wait of %v it must give up within %v: is the read deadline "+
+		c.Slow("Request gave up after %v; with a wait of %v it must give up within %v: is the read deadline "+
 			"time.Now().Add(wait), with the wait it was given?", res.took.Round(time.Millisecond), wait, most)
 	}
 	cl.exchange(p, "ping again", "pong")
@@ -266,7 +266,7 @@ func checkRefused(c *harness.C, impl Impl) {
 func refusedRequest(c *harness.C, cl *client, g *gate) {
 	c.Step("nothing listens on %v", g.addr)
 	c.Timed(c.Dur(RefuseBound) / 4)
-	r := cl.start([]byte("ping"), RefusedWait, false)
+	r := cl.start([]byte("ping"), c.Dur(RefusedWait), false)
 	res := cl.await(r, c.Dur(RefuseBound), "nobody listens there, so the peer's host answered with ICMP port unreachable, "+
 		"which a connected socket's Read returns as an error wrapping syscall.ECONNREFUSED; return it at once")
 	if res.err == nil {
@@ -326,7 +326,7 @@ func checkSendEvery(c *harness.C, impl Impl) {
 	// messages still on their way and a ticker that drops a tick.
 	want := 1 + int(window/interval)
 	if least := want - want/4; count < least {
-		c.Fatalf("%d messages arrived within %v with an interval of %v; want about %d, and at least %d: "+
+		c.Slow("%d messages arrived within %v with an interval of %v; want about %d, and at least %d: "+
 			"is the interval the one SendEvery was given, and the wait a ticker rather than a sleep after each send?",
 			count, window, interval, want, least)
 	}
@@ -552,7 +552,7 @@ func (cl *client) await(r *pending, bound time.Duration, advice string) result {
 		if advice != "" {
 			advice = ": " + advice
 		}
-		cl.c.Fatalf("%s did not return within %v%s", r.call, bound, advice)
+		cl.c.Slow("%s did not return within %v%s", r.call, bound, advice)
 		panic("unreachable")
 	}
 }
@@ -646,7 +646,7 @@ func (s *sender) stop() {
 	select {
 	case err = <-s.done:
 	case <-time.After(bound):
-		s.c.Fatalf("SendEvery did not return within %v after its context was cancelled", bound)
+		s.c.Slow("SendEvery did not return within %v after its context was cancelled", bound)
 	}
 	s.returned = true
 	if !errors.Is(err, context.Canceled) {

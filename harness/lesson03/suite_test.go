@@ -309,7 +309,7 @@ func (cl *mclient) send(ctx context.Context, interval time.Duration, msg func() 
 				return ctx.Err()
 			}
 		case m.sleep:
-			time.Sleep(min(interval, 3*time.Second)) // fails just the same, and ends
+			time.Sleep(min(interval, time.Minute)) // longer than any scale's StopBound, and ends
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

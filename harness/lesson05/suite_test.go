@@ -834,3 +834,23 @@ func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
 	alone := map[string]bool{"server-stop": true, "client-stop": true, "pair-stop": true}
 	harness.TestFailsAtEveryScale(t, &lesson05.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
 }
+
+// Correct variations of the reference: designs and harmless extras that
+// the chapter allows. Each must pass every check named.
+func TestCorrectVariantsPass(t *testing.T) {
+	variants := []struct {
+		name   string
+		impl   lesson05.Impl
+		checks []string
+	}{
+		// A second "quit" is harmless: server-quit grades exactly that.
+		{"sends quit twice", join(cli{quitTwice: true}), []string{"client-heartbeat", "client-quit", "client-stop"}},
+	}
+	for _, v := range variants {
+		for _, id := range v.checks {
+			if res := lesson05.Suite.GradeOne(id, v.impl); res.Status != harness.Pass {
+				t.Errorf("a correct client that %s: check %q gave %s:\n%s", v.name, id, res.Status, res.Message)
+			}
+		}
+	}
+}
