@@ -45,6 +45,7 @@ Flags for check:
 `
 
 func main() {
+	judging()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -1,0 +1,486 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"testing"
+
+	"udpbook/harness"
+)
+
+// driverFile is the control socket when the grader started this process as
+// a driver. It is taken from the environment while this package
+// initializes, before the learner's package does.
+var driverFile = takeDriver()
+
+func takeDriver() *os.File {
+	if os.Getenv(DriverEnv) != "fd3" {
+		return nil
+	}
+	os.Unsetenv(DriverEnv)
+	return os.NewFile(3, "udpbook-control")
+}
+
+func init() {
+	if driverFile != nil {
+		harness.Driver = Serve
+	}
+}
+
+var (
+	contextType    = reflect.TypeFor[context.Context]()
+	errorType      = reflect.TypeFor[error]()
+	packetConnType = reflect.TypeFor[net.PacketConn]()
+	addrType       = reflect.TypeFor[net.Addr]()
+	fileType       = reflect.TypeFor[*os.File]()
+)
+
+// driver serves a lesson's Impl to the judge.
+type driver struct {
+	tr        *transport
+	funcs     map[string]reflect.Value
+	sentinels map[string]error
+	control   chan *message // begin, end and quit, for the test's goroutine
+
+	mu    sync.Mutex
+	gcOff bool // a socket probe stopped the garbage collector until the check ends
+	gcOld int
+	objs  map[uint64]any // learner's objects by handle, and the judge's sockets by the judge's id
+	next  uint64
+	ctxs  map[uint64]context.CancelFunc
+}
+
+// Serve serves impl, a lesson's Impl struct of functions, to the judge on
+// the control socket the grader passed, until the judge says grading is
+// over or goes away. Each check the judge runs is a subtest of t, so that a
+// data race the race detector finds counts against the check that was
+// running. It reports whether it served (whether this process is a
+// driver).
+func Serve(t *testing.T, impl any) bool {
+	if driverFile == nil {
+		return false
+	}
+	f := driverFile
+	driverFile = nil
+	tr, err := newTransport(f)
+	if err != nil {
+		t.Fatalf("udpbook driver: %v", err)
+	}
+	d := &driver{tr: tr, funcs: map[string]reflect.Value{}, sentinels: map[string]error{},
+		control: make(chan *message, 4), objs: map[uint64]any{}, ctxs: map[uint64]context.CancelFunc{}}
+	hello := &message{Op: opHello, Sentinels: map[string]string{}}
+	v := reflect.ValueOf(impl)
+	for i := range v.NumField() {
+		field := v.Type().Field(i)
+		if !field.IsExported() {
+			continue
+		}
+		switch {
+		case field.Type.Kind() == reflect.Func:
+			d.funcs[field.Name] = v.Field(i)
+			if hello.Text == "" && !v.Field(i).IsNil() {
+				hello.Text = harness.PackageOf(v.Field(i).Interface())
+			}
+		case field.Type == errorType && !v.Field(i).IsNil():
+			err := v.Field(i).Interface().(error)
+			d.sentinels[field.Name] = err
+			var text string
+			if why := guarded(func() { text = err.Error() }); why != "" {
+				text = field.Name
+			}
+			hello.Sentinels[field.Name] = text
+		}
+	}
+	go d.read()
+	if err := tr.send(hello, nil); err != nil {
+		t.Fatalf("udpbook driver: %v", err)
+	}
+	for {
+		m, ok := <-d.control
+		if !ok || m.Op == opQuit {
+			return true
+		}
+		if m.Op != opBegin {
+			continue
+		}
+		var end *message
+		passed := t.Run(m.Name, func(t *testing.T) {
+			d.reply(m, &message{OK: true})
+			end = <-d.control
+		})
+		d.mu.Lock()
+		if d.gcOff {
+			debug.SetGCPercent(d.gcOld)
+			d.gcOff = false
+		}
+		d.mu.Unlock()
+		if end == nil || end.Op != opEnd {
+			return true
+		}
+		d.reply(end, &message{OK: passed})
+	}
+}
+
+// read handles the judge's messages until the control socket closes.
+func (d *driver) read() {
+	defer close(d.control)
+	for {
+		m, files, err := d.tr.recv()
+		if err != nil {
+			return
+		}
+		switch m.Op {
+		case opBegin, opEnd, opQuit:
+			d.control <- m
+		case opCancel:
+			d.mu.Lock()
+			cancel := d.ctxs[m.Obj]
+			delete(d.ctxs, m.Obj)
+			d.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+		case opClose:
+			d.mu.Lock()
+			obj := d.objs[m.Obj]
+			delete(d.objs, m.Obj)
+			d.mu.Unlock()
+			if c, ok := obj.(io.Closer); ok {
+				c.Close()
+			}
+		case opCall:
+			d.call(m, files)
+		case opRead:
+			go d.readFrom(m)
+		case opProbe:
+			go d.probe(m)
+		}
+	}
+}
+
+func (d *driver) reply(req, m *message) {
+	m.Op, m.Seq = opReply, req.Seq
+	if err := d.tr.send(m, nil); err != nil {
+		// The judge cannot take the reply (too large, say): say so.
+		d.tr.send(&message{Op: opReply, Seq: req.Seq, Fail: "the driver could not send the result: " + err.Error()}, nil)
+	}
+}
+
+// call decodes the arguments of a call here, in order with the other
+// messages (a context's cancellation comes after the call that got it),
+// and runs the call on a goroutine of its own.
+func (d *driver) call(m *message, files []*os.File) {
+	var fn reflect.Value
+	if m.Obj == 0 {
+		fn = d.funcs[m.Name]
+	} else {
+		d.mu.Lock()
+		obj := d.objs[m.Obj]
+		d.mu.Unlock()
+		if obj != nil {
+			fn = reflect.ValueOf(obj).MethodByName(m.Name)
+		}
+	}
+	if !fn.IsValid() || fn.Kind() != reflect.Func || fn.IsNil() {
+		closeAll(files)
+		go d.reply(m, &message{Fail: fmt.Sprintf("there is no function %s to call", m.Name)})
+		return
+	}
+	ft := fn.Type()
+	if len(m.Args) != ft.NumIn() || ft.IsVariadic() {
+		closeAll(files)
+		go d.reply(m, &message{Fail: fmt.Sprintf("%s takes %d arguments, the judge sent %d", m.Name, ft.NumIn(), len(m.Args))})
+		return
+	}
+	args := make([]reflect.Value, len(m.Args))
+	for i, raw := range m.Args {
+		v, err := d.decode(raw, ft.In(i), files)
+		if err != nil {
+			closeAll(files)
+			go d.reply(m, &message{Fail: fmt.Sprintf("argument %d: %v", i+1, err)})
+			return
+		}
+		args[i] = v
+	}
+	go func() {
+		var res []json.RawMessage
+		var out []*os.File
+		why := guarded(func() {
+			results := fn.Call(args)
+			for i, r := range results {
+				raw, f := d.encode(r, ft.Out(i), len(out))
+				res = append(res, raw)
+				if f != nil {
+					out = append(out, f)
+				}
+			}
+		})
+		if why != "" {
+			closeAll(out)
+			d.reply(m, &message{Fail: why})
+			return
+		}
+		rep := &message{Op: opReply, Seq: m.Seq, Res: res}
+		if err := d.tr.send(rep, out); err != nil {
+			d.reply(m, &message{Fail: "the driver could not send the result: " + err.Error()})
+		}
+		closeAll(out)
+	}()
+}
+
+// readFrom is ReadFrom on a connection the learner's code returned, into a
+// buffer of the size the judge's caller gave.
+func (d *driver) readFrom(m *message) {
+	d.mu.Lock()
+	conn, _ := d.objs[m.Obj].(net.PacketConn)
+	d.mu.Unlock()
+	var size int
+	if conn == nil || len(m.Args) != 1 || json.Unmarshal(m.Args[0], &size) != nil || size < 0 || size > 1<<17 {
+		d.reply(m, &message{Fail: "ReadFrom on a connection that is not there"})
+		return
+	}
+	var res []json.RawMessage
+	why := guarded(func() {
+		buf := make([]byte, size)
+		n, addr, err := conn.ReadFrom(buf)
+		if n < 0 || n > size {
+			panic(fmt.Sprintf("ReadFrom returned n = %d for a buffer of %d bytes", n, size))
+		}
+		nb, _ := json.Marshal(n)
+		data, _ := json.Marshal(buf[:n])
+		a, _ := d.encode(reflect.ValueOf(&addr).Elem(), addrType, 0)
+		e, _ := d.encode(reflect.ValueOf(&err).Elem(), errorType, 0)
+		res = []json.RawMessage{nb, data, a, e}
+	})
+	if why != "" {
+		d.reply(m, &message{Fail: why})
+		return
+	}
+	d.reply(m, &message{Res: res})
+}
+
+// probe answers what only the driver can see.
+func (d *driver) probe(m *message) {
+	var v any
+	switch m.Name {
+	case "goroutines":
+		v = harness.Goroutines(m.Text)
+	case "sockets":
+		// A socket nobody refers to is closed by a finalizer when the
+		// garbage collector runs, which would hide a socket left open at
+		// random: no collection until the check ends, as in one process.
+		d.mu.Lock()
+		if !d.gcOff {
+			d.gcOff, d.gcOld = true, debug.SetGCPercent(-1)
+		}
+		d.mu.Unlock()
+		open, ok := harness.OpenSockets()
+		v = struct {
+			Open map[string]bool
+			OK   bool
+		}{open, ok}
+	}
+	b, _ := json.Marshal(v)
+	d.reply(m, &message{Res: []json.RawMessage{b}})
+}
+
+func (d *driver) handle(obj any) uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.next++
+	d.objs[d.next] = obj
+	return d.next
+}
+
+// decode turns an argument the judge sent into a value of type t.
+func (d *driver) decode(raw json.RawMessage, t reflect.Type, files []*os.File) (reflect.Value, error) {
+	v := reflect.New(t).Elem()
+	if string(raw) == "null" && (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) {
+		return v, nil
+	}
+	file := func(i int) (*os.File, error) {
+		if i < 0 || i >= len(files) || files[i] == nil {
+			return nil, errors.New("descriptor missing")
+		}
+		f := files[i]
+		files[i] = nil
+		return f, nil
+	}
+	switch t {
+	case contextType:
+		var w wireCtx
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if !w.Deadline.IsZero() {
+			var cancelDeadline context.CancelFunc
+			ctx, cancelDeadline = context.WithDeadline(ctx, w.Deadline)
+			parent := cancel
+			cancel = func() { cancelDeadline(); parent() }
+		}
+		if w.Done != "" {
+			cancel()
+		} else {
+			d.mu.Lock()
+			d.ctxs[w.ID] = cancel
+			d.mu.Unlock()
+		}
+		v.Set(reflect.ValueOf(ctx))
+		return v, nil
+	case packetConnType:
+		var w wireObj
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		if w.FD < 0 {
+			d.mu.Lock()
+			obj, ok := d.objs[w.H].(net.PacketConn)
+			d.mu.Unlock()
+			if !ok {
+				return v, fmt.Errorf("no connection %d", w.H)
+			}
+			v.Set(reflect.ValueOf(obj))
+			return v, nil
+		}
+		f, err := file(w.FD)
+		if err != nil {
+			return v, err
+		}
+		conn, err := net.FilePacketConn(f)
+		f.Close()
+		if err != nil {
+			return v, err
+		}
+		d.mu.Lock()
+		d.objs[w.J] = conn
+		d.mu.Unlock()
+		v.Set(reflect.ValueOf(conn))
+		return v, nil
+	case fileType:
+		var w wireObj
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		f, err := file(w.FD)
+		if err != nil {
+			return v, err
+		}
+		v.Set(reflect.ValueOf(f))
+		return v, nil
+	case addrType:
+		var w wireAddr
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		v.Set(reflect.ValueOf(toAddr(w)))
+		return v, nil
+	}
+	p := reflect.New(t)
+	if err := json.Unmarshal(raw, p.Interface()); err != nil {
+		return v, err
+	}
+	return p.Elem(), nil
+}
+
+// encode turns a result of type t into what the judge decodes, and the
+// descriptor to send with it, if any, which will be the message's
+// descriptor number nfd. It runs the learner's code (Error, LocalAddr,
+// SyscallConn), so it runs guarded.
+func (d *driver) encode(v reflect.Value, t reflect.Type, nfd int) (json.RawMessage, *os.File) {
+	if (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) && v.IsNil() {
+		return json.RawMessage("null"), nil
+	}
+	switch {
+	case t == errorType:
+		b, _ := json.Marshal(d.wireErr(v.Interface().(error)))
+		return b, nil
+	case t == addrType:
+		b, _ := json.Marshal(wire(v.Interface().(net.Addr)))
+		return b, nil
+	case t == packetConnType:
+		conn := v.Interface().(net.PacketConn)
+		w := wireObj{H: d.handle(conn), FD: -1}
+		if la := conn.LocalAddr(); la != nil {
+			wa := wire(la)
+			w.Laddr = &wa
+		}
+		f := dupFD(conn)
+		if f != nil {
+			w.FD = nfd
+		}
+		b, _ := json.Marshal(w)
+		return b, f
+	case t.Kind() == reflect.Interface:
+		b, _ := json.Marshal(wireObj{H: d.handle(v.Interface()), FD: -1})
+		return b, nil
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		panic(fmt.Sprintf("udpbook driver: cannot send a %v: %v", t, err))
+	}
+	return b, nil
+}
+
+// wireErr describes err by what the checks ask of it.
+func (d *driver) wireErr(err error) wireErr {
+	w := wireErr{Text: err.Error()}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		w.Errno = append(w.Errno, uint64(errno))
+	}
+	for name, target := range map[string]error{
+		"closed": net.ErrClosed, "deadline": os.ErrDeadlineExceeded, "canceled": context.Canceled,
+		"ctxdeadline": context.DeadlineExceeded, "eof": io.EOF,
+	} {
+		if errors.Is(err, target) {
+			w.Is = append(w.Is, name)
+		}
+	}
+	for name, target := range d.sentinels {
+		if errors.Is(err, target) {
+			w.Is = append(w.Is, "sentinel:"+name)
+		}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		w.Timeout = ne.Timeout()
+	}
+	return w
+}
+
+func wire(a net.Addr) wireAddr { return wireAddr{Net: a.Network(), Str: a.String()} }
+
+// toAddr makes a net.Addr of w: a *net.UDPAddr for UDP, which the harness
+// reads with AddrPort.
+func toAddr(w wireAddr) net.Addr {
+	if w.Net == "udp" || w.Net == "udp4" || w.Net == "udp6" {
+		if ua, err := net.ResolveUDPAddr(w.Net, w.Str); err == nil {
+			return ua
+		}
+	}
+	return plainAddr(w)
+}
+
+// plainAddr is an address that is not UDP.
+type plainAddr wireAddr
+
+func (a plainAddr) Network() string { return a.Net }
+func (a plainAddr) String() string  { return a.Str }
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
