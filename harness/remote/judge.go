@@ -33,6 +33,7 @@ type Client struct {
 	check     context.Context // the running check's
 
 	hello    chan struct{}
+	garbled  bool // the driver was lost because it sent something that is not a message
 	gone     chan struct{}
 	goneOnce sync.Once
 	onGone   func()
@@ -62,10 +63,21 @@ func Dial(f *os.File, wait time.Duration, onGone func()) (*Client, error) {
 		harness.SetProbe(cl)
 		return cl, nil
 	case <-cl.gone:
+		if cl.Garbled() {
+			return nil, ErrGarbled
+		}
 		return nil, errGone
 	case <-t.C:
 		return nil, fmt.Errorf("the process running your code did not start within %v", wait)
 	}
+}
+
+// Garbled reports whether the driver was lost because it wrote something
+// on the control socket that is not a message of the driver's.
+func (cl *Client) Garbled() bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.garbled
 }
 
 // Gone returns a channel that is closed when the driver has gone.
@@ -95,6 +107,12 @@ func (cl *Client) read() {
 	for {
 		m, files, err := cl.tr.recv()
 		if err != nil {
+			if errors.Is(err, ErrGarbled) {
+				cl.mu.Lock()
+				cl.garbled = true
+				cl.mu.Unlock()
+			}
+			cl.tr.close()
 			return
 		}
 		switch m.Op {

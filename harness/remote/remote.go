@@ -129,6 +129,10 @@ var errGone = ErrGone
 // has ended.
 var ErrGone = errors.New("the process running your code has ended")
 
+// ErrGarbled is the error of a message on the control socket that the
+// harness did not write: something in the other process wrote on it.
+var ErrGarbled = errors.New("a message on the control socket is not one the harness wrote")
+
 // goexitText says what a call that ended by runtime.Goexit did.
 const goexitText = "ended its goroutine with runtime.Goexit (or t.FailNow, or log.Fatal's cousin) instead of returning; " +
 	"a function must return its results"

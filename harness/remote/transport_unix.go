@@ -99,7 +99,7 @@ func (t *transport) recv() (*message, []*os.File, error) {
 	if oobn > 0 {
 		msgs, err := syscall.ParseSocketControlMessage(t.oob[:oobn])
 		if err != nil {
-			return nil, nil, fmt.Errorf("control message: %w", err)
+			return nil, nil, fmt.Errorf("%w: control message: %v", ErrGarbled, err)
 		}
 		for _, cm := range msgs {
 			fds, err := syscall.ParseUnixRights(&cm)
@@ -114,7 +114,7 @@ func (t *transport) recv() (*message, []*os.File, error) {
 	}
 	m := new(message)
 	if err := json.Unmarshal(t.buf[:n], m); err != nil {
-		return nil, nil, fmt.Errorf("decode message: %w", err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrGarbled, err)
 	}
 	return m, files, nil
 }

@@ -269,7 +269,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 			if running != "" {
 				when = "while check " + running + " ran"
 			}
-			res.Detail = strings.TrimSpace(fmt.Sprintf("the process running your code %s %s (os.Exit, or a crash)\n%s", ran.exit, when, res.Detail))
+			res.Detail = strings.TrimSpace(fmt.Sprintf("the process running your code %s %s\n%s", ran.exit, when, res.Detail))
 		}
 		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
 	default:
@@ -288,6 +288,7 @@ type ranLesson struct {
 	timedOut bool   // the lesson ran out of time and was stopped
 	died     bool   // the learner's process ended with an error, or before the checks were over
 	exit     string // how the learner's process ended when it ended early: "exited with status 0"
+
 }
 
 // runInProcess runs the lesson's test binary, which runs the checks in the
@@ -334,6 +335,8 @@ func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report
 	if err != nil {
 		return ranLesson{}, fmt.Errorf("find the grader's own program for the judge: %w", err)
 	}
+	// This process holds the report key too: out of the learner's reach.
+	noDumpOnce.Do(func() { noDump() })
 	judgeEnd, driverEnd, err := remote.Pair()
 	if err != nil {
 		return ranLesson{}, err
@@ -386,6 +389,9 @@ func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report
 		if out.Driver != nil {
 			ran.exit = describeExit(out.Driver)
 		}
+	case code == judgeGarbled:
+		ran.died = true
+		ran.exit = "wrote on the grader's control socket, which only the harness may use, and was stopped"
 	default:
 		// The judge itself failed: show what it said, with what the
 		// driver printed.
@@ -394,6 +400,8 @@ func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report
 	}
 	return ran, nil
 }
+
+var noDumpOnce sync.Once
 
 // describeExit says how a process ended: "exited with status 0", or
 // "was killed by signal: killed".

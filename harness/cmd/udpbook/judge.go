@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"udpbook/harness/registry"
@@ -22,6 +24,7 @@ const judgeEnv = "UDPBOOK_JUDGE"
 const (
 	judgeLost    = 3 // the driver ended (or never started) before the last check ended
 	judgeTrouble = 4 // the judge could not do its job
+	judgeGarbled = 5 // the driver wrote something on the control socket that is not a message
 )
 
 // judgeStart bounds the wait for the driver's first message; the grader's
@@ -38,6 +41,9 @@ func judgeMain(number string) int {
 	cl, err := remote.Dial(os.NewFile(4, "udpbook-control"), judgeStart, nil)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "udpbook judge: %v\n", err)
+		if errors.Is(err, remote.ErrGarbled) {
+			return judgeGarbled
+		}
 		if errors.Is(err, remote.ErrGone) {
 			return judgeLost
 		}
@@ -48,17 +54,39 @@ func judgeMain(number string) int {
 		return judgeTrouble
 	}
 	if cl.Lost() {
+		if cl.Garbled() {
+			return judgeGarbled
+		}
 		return judgeLost
 	}
 	cl.Quit()
 	return 0
 }
 
+// readyEnv names the descriptor ("fd5") that the judge closes once it has
+// made itself non-dumpable, so that the grader may start the learner's
+// code.
+const readyEnv = "UDPBOOK_JUDGE_READY"
+
 // judging runs this process as a judge if the grader started it as one,
 // and exits; otherwise it returns.
 func judging() {
-	if number := os.Getenv(judgeEnv); number != "" {
-		os.Unsetenv(judgeEnv)
-		os.Exit(judgeMain(number))
+	number := os.Getenv(judgeEnv)
+	if number == "" {
+		return
 	}
+	os.Unsetenv(judgeEnv)
+	// The report key is in this process's memory: out of the learner's
+	// reach before the learner's code starts.
+	if err := noDump(); err != nil {
+		fmt.Fprintf(os.Stderr, "udpbook judge: %v\n", err)
+		os.Exit(judgeTrouble)
+	}
+	if fd, ok := strings.CutPrefix(os.Getenv(readyEnv), "fd"); ok {
+		if n, err := strconv.Atoi(fd); err == nil {
+			os.NewFile(uintptr(n), "udpbook-ready").Close()
+		}
+	}
+	os.Unsetenv(readyEnv)
+	os.Exit(judgeMain(number))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"time"
@@ -11,6 +12,7 @@ import (
 type launched struct {
 	Judge, Driver *os.ProcessState // nil if the process could not be started
 	JudgeErr      error            // from starting or waiting for the judge
+	DriverErr     error            // from starting the driver
 	DriverEarly   bool             // the judge lost the driver before its last check ended
 	TimedOut      bool             // ctx ended before the judge did; both were killed
 }
@@ -21,7 +23,10 @@ const driverGrace = time.Second
 
 // launch starts the judge and the driver of one lesson (made with
 // exec.Command, not started), each in a process group of its own, and
-// waits for the judge to end. The driver then has driverGrace to end by
+// closes this process's copies of the descriptors passed to them, and
+// waits for the judge to end. The driver starts only once the judge has
+// said, on a pipe named in its environment (readyEnv), that the learner's
+// code may start: the judge has made itself unreadable to it by then. The driver then has driverGrace to end by
 // itself before it is killed with every process it started. When ctx ends
 // first, both are killed.
 //
@@ -33,20 +38,20 @@ func launch(ctx context.Context, judge, driver *exec.Cmd) launched {
 	ownGroup(driver)
 	judge.WaitDelay = time.Second
 	driver.WaitDelay = time.Second
-	if err := driver.Start(); err != nil {
+	ready, readyW, err := os.Pipe()
+	if err != nil {
 		out.JudgeErr = err
 		return out
 	}
-	driverDone := make(chan struct{})
-	go func() {
-		driver.Wait()
-		out.Driver = driver.ProcessState
-		close(driverDone)
-	}()
-	if err := judge.Start(); err != nil {
+	defer ready.Close()
+	judge.ExtraFiles = append(judge.ExtraFiles, readyW)
+	judge.Env = append(judge.Env, fmt.Sprintf("%s=fd%d", readyEnv, 2+len(judge.ExtraFiles)))
+	err = judge.Start()
+	// The children have their copies now; the ends kept here would hide
+	// from each that the other has gone.
+	closeFiles(judge.ExtraFiles)
+	if err != nil {
 		out.JudgeErr = err
-		killNow(driver)
-		<-driverDone
 		return out
 	}
 	judgeDone := make(chan struct{})
@@ -54,6 +59,26 @@ func launch(ctx context.Context, judge, driver *exec.Cmd) launched {
 		out.JudgeErr = judge.Wait()
 		close(judgeDone)
 	}()
+	// The judge closes the pipe when it is ready, or when it ends.
+	go func() {
+		<-ctx.Done()
+		ready.SetReadDeadline(time.Now())
+	}()
+	ready.Read(make([]byte, 1))
+
+	driverDone := make(chan struct{})
+	err = driver.Start()
+	closeFiles(driver.ExtraFiles)
+	if err != nil {
+		out.DriverErr = err
+		close(driverDone)
+	} else {
+		go func() {
+			driver.Wait()
+			out.Driver = driver.ProcessState
+			close(driverDone)
+		}()
+	}
 	select {
 	case <-judgeDone:
 	case <-ctx.Done():
@@ -63,7 +88,8 @@ func launch(ctx context.Context, judge, driver *exec.Cmd) launched {
 		<-judgeDone
 	}
 	out.Judge = judge.ProcessState
-	out.DriverEarly = !out.TimedOut && out.Judge != nil && out.Judge.ExitCode() == judgeLost
+	out.DriverEarly = !out.TimedOut && out.Judge != nil &&
+		(out.Judge.ExitCode() == judgeLost || out.Judge.ExitCode() == judgeGarbled)
 	select {
 	case <-driverDone:
 	case <-time.After(driverGrace):
@@ -71,4 +97,11 @@ func launch(ctx context.Context, judge, driver *exec.Cmd) launched {
 	killNow(driver) // and whatever it started
 	<-driverDone
 	return out
+}
+
+// closeFiles closes this process's copies of descriptors passed to a child.
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"udpbook/harness/registry"
+	"udpbook/harness/remote"
+)
+
+// These tests grade a student's clone carrying an attack, with this
+// workbook's grader and tests (-from), the instructor's path. Each must
+// earn nothing, for a reason the result names.
+
+// attack grades lesson number of a clone whose file (relative to the
+// lesson's folder) is testdata/attack/fixture.
+func attack(t *testing.T, number, file, fixture string) LessonResult {
+	t.Helper()
+	if !remote.Supported {
+		t.Skip("lessons are graded in one process on this system")
+	}
+	src, err := os.ReadFile(filepath.Join("testdata", "attack", fixture))
+	require.NoError(t, err)
+	l := lesson(t, number)
+	clone := workbookCopy(t, map[string]string{l.Dir() + "/" + file: string(src)})
+	g := grader(t)
+	g.From = clone.Root
+	r := g.Grade(context.Background(), []registry.Lesson{l})[0]
+	t.Logf("lesson %s with %s: state %q, detail %q", number, fixture, r.State, r.Detail)
+	if !r.Isolated {
+		t.Errorf("lesson %s was not graded in two processes", number)
+	}
+	if passed, points := r.Passed(); passed != 0 || points != 0 {
+		for _, c := range r.Checks {
+			t.Logf("  %s: %s %q", c.ID, c.Status, c.Message)
+		}
+		t.Fatalf("%s earned %d points (%d checks), want 0", fixture, points, passed)
+	}
+	return r
+}
+
+// names reports whether the result says why: in the lesson's detail or in
+// the first failing check's message.
+func names(r LessonResult, reason string) bool {
+	c, _ := r.FirstFailure()
+	return strings.Contains(r.Detail, reason) || strings.Contains(c.Message, reason)
+}
+
+func TestGoexitInLearnersCodeEarnsNothing(t *testing.T) {
+	for _, tc := range []struct{ number, file, fixture string }{
+		{"01", "echoserver.go", "goexit-calls.go"},
+		{"01", "echoserver.go", "goexit-objects.go"},
+		{"02", "echoclient.go", "goexit-greet.go"},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			r := attack(t, tc.number, tc.file, tc.fixture)
+			for _, c := range r.Checks {
+				if c.Status != "skip" && !strings.Contains(c.Message, "runtime.Goexit") {
+					t.Errorf("check %s: %s %q; want a failure naming runtime.Goexit", c.ID, c.Status, c.Message)
+				}
+			}
+		})
+	}
+}
+
+// Code that looks for the report key in its own memory finds none, and
+// lines it writes wherever it can (the report file named in a sibling's
+// environment, its sockets and pipes) count for nothing.
+func TestForgingFromTheLearnersProcessEarnsNothing(t *testing.T) {
+	r := attack(t, "01", "echoserver.go", "procmem.go")
+	if r.Forged > 0 && !strings.Contains(r.Detail, "not written by the harness") {
+		t.Errorf("%d forged lines, not named in the detail %q", r.Forged, r.Detail)
+	}
+	if os.Geteuid() == 0 && r.Forged == 0 {
+		// Root reads every process's environment: the attack finds the
+		// report file and its lines must be seen and ignored.
+		t.Errorf("no forged lines were found; the attack writes some as root")
+	}
+}
+
+func TestExitInInitEarnsNothing(t *testing.T) {
+	r := attack(t, "01", "echoserver.go", "osexit-init.go")
+	if r.State != Crashed || !names(r, "exited with status 0 before the first check") {
+		t.Fatalf("state %q, detail %q; want %q saying the process exited with status 0 before the first check", r.State, r.Detail, Crashed)
+	}
+}
+
+func TestExitDuringACheckEarnsNothing(t *testing.T) {
+	r := attack(t, "01", "echoserver.go", "osexit-check.go")
+	c, _ := r.FirstFailure()
+	if r.State != Crashed || c.ID != "listen" || !names(r, "exited with status 0 while check listen ran") {
+		t.Fatalf("state %q, first failure %s %q, detail %q; want %q naming the exit during check listen",
+			r.State, c.ID, c.Message, r.Detail, Crashed)
+	}
+}
+
+// The judge is the grader's own program: it must not contain any of a
+// lesson's or a solution's code.
+func TestJudgeLinksNoLessonCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "udpbook/harness/cmd/udpbook").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "udpbook/lessons/") || strings.HasPrefix(pkg, "udpbook/solutions/") {
+			t.Errorf("the grader, which is the judge, depends on %s", pkg)
+		}
+	}
+}
