@@ -73,6 +73,7 @@ func Lessons() []Lesson {
 var judges = map[string]func(*remote.Client) error{
 	"01": lesson01.Judge,
 	"02": lesson02.Judge,
+	"04": lesson04.Judge,
 }
 
 // Judge returns the function that runs lesson number's checks in a judge

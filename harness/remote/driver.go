@@ -159,11 +159,13 @@ func (d *driver) read() {
 			}
 		case opCall:
 			d.call(m, files)
+			continue
 		case opRead:
 			go d.readFrom(m)
 		case opProbe:
 			go d.probe(m)
 		}
+		files.close()
 	}
 }
 
@@ -178,7 +180,8 @@ func (d *driver) reply(req, m *message) {
 // call decodes the arguments of a call here, in order with the other
 // messages (a context's cancellation comes after the call that got it),
 // and runs the call on a goroutine of its own.
-func (d *driver) call(m *message, files []*os.File) {
+func (d *driver) call(m *message, files fds) {
+	defer files.close() // those no argument took
 	var fn reflect.Value
 	if m.Obj == 0 {
 		fn = d.funcs[m.Name]
@@ -191,13 +194,11 @@ func (d *driver) call(m *message, files []*os.File) {
 		}
 	}
 	if !fn.IsValid() || fn.Kind() != reflect.Func || fn.IsNil() {
-		closeAll(files)
 		go d.reply(m, &message{Fail: fmt.Sprintf("there is no function %s to call", m.Name)})
 		return
 	}
 	ft := fn.Type()
 	if len(m.Args) != ft.NumIn() || ft.IsVariadic() {
-		closeAll(files)
 		go d.reply(m, &message{Fail: fmt.Sprintf("%s takes %d arguments, the judge sent %d", m.Name, ft.NumIn(), len(m.Args))})
 		return
 	}
@@ -205,7 +206,6 @@ func (d *driver) call(m *message, files []*os.File) {
 	for i, raw := range m.Args {
 		v, err := d.decode(raw, ft.In(i), files)
 		if err != nil {
-			closeAll(files)
 			go d.reply(m, &message{Fail: fmt.Sprintf("argument %d: %v", i+1, err)})
 			return
 		}
@@ -214,8 +214,16 @@ func (d *driver) call(m *message, files []*os.File) {
 	go func() {
 		var res []json.RawMessage
 		var out []*os.File
+		var closed []int
 		why := guarded(func() {
 			results := fn.Call(args)
+			// A file the learner's code closed is closed for the
+			// caller too, as in one process.
+			for i, a := range args {
+				if f, ok := a.Interface().(*os.File); ok && f != nil && isClosed(f) {
+					closed = append(closed, i)
+				}
+			}
 			for i, r := range results {
 				raw, f := d.encode(r, ft.Out(i), len(out))
 				res = append(res, raw)
@@ -229,7 +237,7 @@ func (d *driver) call(m *message, files []*os.File) {
 			d.reply(m, &message{Fail: why})
 			return
 		}
-		rep := &message{Op: opReply, Seq: m.Seq, Res: res}
+		rep := &message{Op: opReply, Seq: m.Seq, Res: res, Closed: closed}
 		if err := d.tr.send(rep, out); err != nil {
 			d.reply(m, &message{Fail: "the driver could not send the result: " + err.Error()})
 		}
@@ -302,18 +310,16 @@ func (d *driver) handle(obj any) uint64 {
 }
 
 // decode turns an argument the judge sent into a value of type t.
-func (d *driver) decode(raw json.RawMessage, t reflect.Type, files []*os.File) (reflect.Value, error) {
+func (d *driver) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
 	if string(raw) == "null" && (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) {
 		return v, nil
 	}
-	file := func(i int) (*os.File, error) {
-		if i < 0 || i >= len(files) || files[i] == nil {
-			return nil, errors.New("descriptor missing")
+	file := func(i int, name string) (*os.File, error) {
+		if f := files.file(i, name); f != nil {
+			return f, nil
 		}
-		f := files[i]
-		files[i] = nil
-		return f, nil
+		return nil, errors.New("descriptor missing")
 	}
 	switch t {
 	case contextType:
@@ -352,7 +358,7 @@ func (d *driver) decode(raw json.RawMessage, t reflect.Type, files []*os.File) (
 			v.Set(reflect.ValueOf(obj))
 			return v, nil
 		}
-		f, err := file(w.FD)
+		f, err := file(w.FD, "udpbook-socket")
 		if err != nil {
 			return v, err
 		}
@@ -371,10 +377,17 @@ func (d *driver) decode(raw json.RawMessage, t reflect.Type, files []*os.File) (
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return v, err
 		}
-		f, err := file(w.FD)
+		if w.Shut {
+			v.Set(reflect.ValueOf(closedFile(w.Name)))
+			return v, nil
+		}
+		f, err := file(w.FD, w.Name)
 		if err != nil {
 			return v, err
 		}
+		d.mu.Lock()
+		d.objs[w.J] = f
+		d.mu.Unlock()
 		v.Set(reflect.ValueOf(f))
 		return v, nil
 	case addrType:
@@ -431,6 +444,15 @@ func (d *driver) encode(v reflect.Value, t reflect.Type, nfd int) (json.RawMessa
 	return b, nil
 }
 
+// knownErrors are the errors the checks look for with errors.Is, by their
+// names on the wire.
+var knownErrors = map[string]error{
+	"closed": net.ErrClosed, "deadline": os.ErrDeadlineExceeded, "canceled": context.Canceled,
+	"ctxdeadline": context.DeadlineExceeded, "eof": io.EOF, "unexpectedeof": io.ErrUnexpectedEOF,
+	"fsclosed": os.ErrClosed, "invalid": os.ErrInvalid, "notexist": os.ErrNotExist,
+	"exist": os.ErrExist, "permission": os.ErrPermission, "writetoconnected": net.ErrWriteToConnected,
+}
+
 // wireErr describes err by what the checks ask of it.
 func (d *driver) wireErr(err error) wireErr {
 	w := wireErr{Text: err.Error()}
@@ -438,10 +460,7 @@ func (d *driver) wireErr(err error) wireErr {
 	if errors.As(err, &errno) {
 		w.Errno = append(w.Errno, uint64(errno))
 	}
-	for name, target := range map[string]error{
-		"closed": net.ErrClosed, "deadline": os.ErrDeadlineExceeded, "canceled": context.Canceled,
-		"ctxdeadline": context.DeadlineExceeded, "eof": io.EOF,
-	} {
+	for name, target := range knownErrors {
 		if errors.Is(err, target) {
 			w.Is = append(w.Is, name)
 		}
@@ -476,6 +495,15 @@ type plainAddr wireAddr
 
 func (a plainAddr) Network() string { return a.Net }
 func (a plainAddr) String() string  { return a.Str }
+
+// isClosed reports whether f has been closed.
+func isClosed(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	return rc.Control(func(uintptr) {}) != nil
+}
 
 func closeAll(files []*os.File) {
 	for _, f := range files {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"reflect"
@@ -21,6 +20,11 @@ import (
 // Client is the judge's end of the control socket: it calls the learner's
 // functions in the driver.
 type Client struct {
+	// Program is the driver's program, and Test the test function that
+	// grades the lesson: lesson 04 starts them again as a child. The
+	// grader gives them to the judge; they are not the driver's word.
+	Program, Test string
+
 	tr *transport
 
 	mu        sync.Mutex
@@ -41,7 +45,7 @@ type Client struct {
 
 type reply struct {
 	m     *message
-	files []*os.File
+	files fds
 }
 
 // Dial makes a Client of f, the judge's end of a control socket (see Pair),
@@ -132,12 +136,12 @@ func (cl *Client) read() {
 			delete(cl.pending, m.Seq)
 			cl.mu.Unlock()
 			if ch == nil {
-				closeAll(files)
+				files.close()
 				continue
 			}
 			ch <- reply{m, files}
 		default:
-			closeAll(files)
+			files.close()
 		}
 	}
 }
@@ -269,9 +273,18 @@ func (cl *Client) invoke(obj uint64, name string, ft reflect.Type, args []reflec
 		}
 		cl.fail(name, "did not answer: "+err.Error())
 	}
-	defer closeAll(r.files)
+	defer r.files.close()
 	if r.m.Fail != "" {
 		cl.fail(name, r.m.Fail)
+	}
+	for _, i := range r.m.Closed {
+		// The learner's code closed a file it was given: so is the
+		// caller's, as in one process.
+		if i >= 0 && i < len(args) {
+			if f, ok := args[i].Interface().(*os.File); ok && f != nil {
+				f.Close()
+			}
+		}
 	}
 	if len(r.m.Res) != ft.NumOut() {
 		cl.fail(name, fmt.Sprintf("returned %d results, want %d", len(r.m.Res), ft.NumOut()))
@@ -419,18 +432,28 @@ func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
 		e.after = append(e.after, func() { go cl.watchClose(conn, id) })
 		return marshal(wireObj{FD: len(e.files) - 1, H: 0, J: id})
 	case fileType:
-		e.files = append(e.files, v.Interface().(*os.File))
-		return marshal(wireObj{FD: len(e.files) - 1})
+		f := v.Interface().(*os.File)
+		if isClosed(f) {
+			return marshal(wireObj{FD: -1, Shut: true, Name: f.Name()})
+		}
+		cl.mu.Lock()
+		cl.nextID++
+		id := cl.nextID | 1<<62
+		cl.mu.Unlock()
+		e.files = append(e.files, f)
+		e.after = append(e.after, func() { go cl.watchClose(f, id) })
+		return marshal(wireObj{FD: len(e.files) - 1, J: id, Name: f.Name()})
 	case addrType:
 		return marshal(wire(v.Interface().(net.Addr)))
 	}
 	return marshal(v.Interface())
 }
 
-// watchClose waits for the judge's socket conn, whose copy the driver has
-// as id, to be closed, and then closes the driver's copy, so that closing
-// the harness's socket under the learner's code does what it does in one
-// process.
+// watchClose waits for the judge's socket or file conn, whose copy the
+// driver has as id, to be closed, and then closes the driver's copy, so
+// that closing the harness's socket under the learner's code does what it
+// does in one process. A file that cannot be waited on (a regular file)
+// is looked at every few milliseconds.
 func (cl *Client) watchClose(conn any, id uint64) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -444,7 +467,8 @@ func (cl *Client) watchClose(conn any, id uint64) {
 		// Wait for the socket to be readable, without reading: the
 		// datagrams are the driver's. Close ends the wait with an error.
 		err := rc.Read(func(uintptr) bool { return false })
-		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) ||
+			err != nil && strings.Contains(err.Error(), "use of closed") {
 			break
 		}
 		if err != nil {
@@ -460,7 +484,7 @@ func (cl *Client) watchClose(conn any, id uint64) {
 }
 
 // decode turns a result the driver sent into a value of type t.
-func (cl *Client) decode(raw json.RawMessage, t reflect.Type, files []*os.File) (reflect.Value, error) {
+func (cl *Client) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
 	if string(raw) == "null" && (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) {
 		return v, nil
@@ -485,11 +509,7 @@ func (cl *Client) decode(raw json.RawMessage, t reflect.Type, files []*os.File) 
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return v, err
 		}
-		rc := &remoteConn{cl: cl, h: w.H}
-		if w.FD >= 0 && w.FD < len(files) && files[w.FD] != nil {
-			rc.file = files[w.FD]
-			files[w.FD] = nil // kept
-		}
+		rc := &remoteConn{cl: cl, h: w.H, file: files.file(w.FD, "udpbook-conn")}
 		v.Set(reflect.ValueOf(rc))
 		return v, nil
 	}
@@ -565,7 +585,7 @@ func (cl *Client) probe(name, text string, v any) {
 		}
 		cl.fail("looking at your code's process", "failed: "+err.Error())
 	}
-	closeAll(r.files)
+	r.files.close()
 	if r.m.Fail != "" || len(r.m.Res) != 1 || json.Unmarshal(r.m.Res[0], v) != nil {
 		cl.fail("looking at your code's process", "failed: "+r.m.Fail)
 	}
@@ -595,18 +615,10 @@ func (e *remoteError) Unwrap() error {
 
 // Is reports whether errors.Is(err, target) was true in the driver.
 func (e *remoteError) Is(target error) bool {
-	has := func(name string) bool { return slices.Contains(e.w.Is, name) }
-	switch target {
-	case net.ErrClosed:
-		return has("closed")
-	case os.ErrDeadlineExceeded:
-		return has("deadline")
-	case context.Canceled:
-		return has("canceled")
-	case context.DeadlineExceeded:
-		return has("ctxdeadline")
-	case io.EOF:
-		return has("eof")
+	for name, known := range knownErrors {
+		if target == known {
+			return slices.Contains(e.w.Is, name)
+		}
 	}
 	if errno, ok := target.(syscall.Errno); ok {
 		return slices.Contains(e.w.Errno, uint64(errno))
@@ -653,7 +665,7 @@ func (c *remoteConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	if err != nil {
 		c.cl.fail("ReadFrom", "did not answer: "+err.Error())
 	}
-	closeAll(r.files)
+	r.files.close()
 	if r.m.Fail != "" {
 		c.cl.fail("ReadFrom", r.m.Fail)
 	}

@@ -62,7 +62,9 @@ type message struct {
 	Res  []json.RawMessage `json:"res,omitempty"`
 	Fail string            `json:"fail,omitempty"` // the call did not return: why
 	OK   bool              `json:"ok,omitempty"`
-	Text string            `json:"text,omitempty"`
+	// Closed lists the arguments (files) that the call closed.
+	Closed []int  `json:"closed,omitempty"`
+	Text   string `json:"text,omitempty"`
 	// Sentinels maps the Impl's error fields to their text (hello).
 	Sentinels map[string]string `json:"sentinels,omitempty"`
 }
@@ -98,8 +100,10 @@ type wireAddr struct {
 // wireObj is a handle, a descriptor, or both.
 type wireObj struct {
 	H     uint64    `json:"h,omitempty"`
-	J     uint64    `json:"j,omitempty"` // the judge's id for a socket it passed
-	FD    int       `json:"fd"`          // index among the message's descriptors; -1 for none
+	J     uint64    `json:"j,omitempty"`    // the judge's id for a socket or file it passed
+	Name  string    `json:"name,omitempty"` // a file's name
+	Shut  bool      `json:"shut,omitempty"` // a file the judge had closed already
+	FD    int       `json:"fd"`             // index among the message's descriptors; -1 for none
 	Laddr *wireAddr `json:"laddr,omitempty"`
 }
 

@@ -21,6 +21,13 @@ func Pair() (judge, driver *os.File, err error) { return nil, nil, errUnsupporte
 
 func newTransport(f *os.File) (*transport, error)            { return nil, errUnsupported }
 func (t *transport) send(m *message, files []*os.File) error { return errUnsupported }
-func (t *transport) recv() (*message, []*os.File, error)     { return nil, nil, errUnsupported }
+func (t *transport) recv() (*message, fds, error)            { return nil, nil, errUnsupported }
 func (t *transport) close() error                            { return nil }
 func dupFD(v any) *os.File                                   { return nil }
+
+type fds []int
+
+func (f fds) file(i int, name string) *os.File { return nil }
+func (f fds) close()                           {}
+
+func closedFile(name string) *os.File { return nil }

@@ -85,9 +85,9 @@ func (t *transport) send(m *message, files []*os.File) error {
 	return err
 }
 
-// recv receives one message and the descriptors that came with it. Only
-// one goroutine calls it.
-func (t *transport) recv() (*message, []*os.File, error) {
+// recv receives one message and the descriptors that came with it, which
+// the caller owns (see fds). Only one goroutine calls it.
+func (t *transport) recv() (*message, fds, error) {
 	n, oobn, _, _, err := t.conn.ReadMsgUnix(t.buf, t.oob)
 	if err != nil {
 		return nil, nil, err
@@ -95,7 +95,7 @@ func (t *transport) recv() (*message, []*os.File, error) {
 	if n == 0 {
 		return nil, nil, net.ErrClosed // the other end closed its socket
 	}
-	var files []*os.File
+	var files fds
 	if oobn > 0 {
 		msgs, err := syscall.ParseSocketControlMessage(t.oob[:oobn])
 		if err != nil {
@@ -108,12 +108,13 @@ func (t *transport) recv() (*message, []*os.File, error) {
 			}
 			for _, fd := range fds {
 				syscall.CloseOnExec(fd)
-				files = append(files, os.NewFile(uintptr(fd), "udpbook-passed"))
+				files = append(files, fd)
 			}
 		}
 	}
 	m := new(message)
 	if err := json.Unmarshal(t.buf[:n], m); err != nil {
+		files.close()
 		return nil, nil, fmt.Errorf("%w: %v", ErrGarbled, err)
 	}
 	return m, files, nil
@@ -139,5 +140,41 @@ func dupFD(v any) *os.File {
 			f = os.NewFile(uintptr(nfd), "udpbook-dup")
 		}
 	})
+	return f
+}
+
+// fds are descriptors a message brought.
+type fds []int
+
+// file returns descriptor i as a file called name, which the caller then
+// owns, or nil if there is no such descriptor.
+func (f fds) file(i int, name string) *os.File {
+	if i < 0 || i >= len(f) || f[i] < 0 {
+		return nil
+	}
+	fd := f[i]
+	f[i] = -1
+	return os.NewFile(uintptr(fd), name)
+}
+
+// close closes the descriptors nobody took.
+func (f fds) close() {
+	for i, fd := range f {
+		if fd >= 0 {
+			syscall.Close(fd)
+			f[i] = -1
+		}
+	}
+}
+
+// closedFile returns a closed file called name: what the judge passed when
+// it had closed its file already.
+func closedFile(name string) *os.File {
+	fd, err := syscall.Open(os.DevNull, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), name)
+	f.Close()
 	return f
 }

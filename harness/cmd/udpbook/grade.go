@@ -361,7 +361,8 @@ func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report
 	// The judge: the checks, the peers and the report.
 	judge := exec.Command(self)
 	judge.Dir = driver.Dir
-	judge.Env = append(os.Environ(), judgeEnv+"="+l.Number, harness.ReportEnv+"="+report)
+	judge.Env = append(os.Environ(), judgeEnv+"="+l.Number, harness.ReportEnv+"="+report,
+		programEnv+"="+bin, testEnv+"="+l.Test)
 	closeKey, err := passKey(judge, key) // descriptor 3
 	if err != nil {
 		return ranLesson{}, err

@@ -22,7 +22,13 @@ import (
 // lesson's folder) is testdata/attack/fixture.
 func attack(t *testing.T, number, file, fixture string) LessonResult {
 	t.Helper()
-	if !remote.Supported {
+	return attackWith(t, number, file, fixture, false)
+}
+
+// attackWith is attack, in one process if inProcess.
+func attackWith(t *testing.T, number, file, fixture string, inProcess bool) LessonResult {
+	t.Helper()
+	if !remote.Supported && !inProcess {
 		t.Skip("lessons are graded in one process on this system")
 	}
 	src, err := os.ReadFile(filepath.Join("testdata", "attack", fixture))
@@ -31,9 +37,10 @@ func attack(t *testing.T, number, file, fixture string) LessonResult {
 	clone := workbookCopy(t, map[string]string{l.Dir() + "/" + file: string(src)})
 	g := grader(t)
 	g.From = clone.Root
+	g.InProcess = inProcess
 	r := g.Grade(context.Background(), []registry.Lesson{l})[0]
 	t.Logf("lesson %s with %s: state %q, detail %q", number, fixture, r.State, r.Detail)
-	if !r.Isolated {
+	if !r.Isolated && !inProcess {
 		t.Errorf("lesson %s was not graded in two processes", number)
 	}
 	if passed, points := r.Passed(); passed != 0 || points != 0 {
@@ -97,6 +104,27 @@ func TestExitDuringACheckEarnsNothing(t *testing.T) {
 	if r.State != Crashed || c.ID != "listen" || !names(r, "exited with status 0 while check listen ran") {
 		t.Fatalf("state %q, first failure %s %q, detail %q; want %q naming the exit during check listen",
 			r.State, c.ID, c.Message, r.Detail, Crashed)
+	}
+}
+
+// Lesson 04's socket-activation checks start the learner's code again as a
+// child process, which an environment variable tells what to do. Setting
+// it in the learner's init must not make the main run a child: every check
+// still runs (none skips) and fails against the stub.
+func TestLesson04ChildModeFromInitEarnsNothing(t *testing.T) {
+	for _, inProcess := range []bool{false, true} {
+		name := map[bool]string{false: "two processes", true: "one process"}[inProcess]
+		t.Run(name, func(t *testing.T) {
+			r := attackWith(t, "04", "child_env.go", "lesson04-child-env.go", inProcess)
+			if r.Skipped() > 0 {
+				t.Errorf("%d checks skipped; want none", r.Skipped())
+			}
+			for _, c := range r.Checks {
+				if c.Status != "fail" || !strings.Contains(c.Message, "is not written yet") {
+					t.Errorf("check %s: %s %q; want it run against the stub", c.ID, c.Status, c.Message)
+				}
+			}
+		})
 	}
 }
 

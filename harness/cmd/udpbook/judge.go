@@ -20,6 +20,13 @@ import (
 // is the same for every learner and every grading.
 const judgeEnv = "UDPBOOK_JUDGE"
 
+// programEnv and testEnv give the judge the driver's program and the test
+// function in it that grades the lesson.
+const (
+	programEnv = "UDPBOOK_DRIVER_PROGRAM"
+	testEnv    = "UDPBOOK_DRIVER_TEST"
+)
+
 // The judge's exit codes besides 0 (every check ran).
 const (
 	judgeLost    = 3 // the driver ended (or never started) before the last check ended
@@ -38,6 +45,9 @@ func judgeMain(number string) int {
 		fmt.Fprintf(os.Stderr, "udpbook judge: lesson %q is not graded in two processes\n", number)
 		return judgeTrouble
 	}
+	program, test := os.Getenv(programEnv), os.Getenv(testEnv)
+	os.Unsetenv(programEnv)
+	os.Unsetenv(testEnv)
 	cl, err := remote.Dial(os.NewFile(4, "udpbook-control"), judgeStart, nil)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "udpbook judge: %v\n", err)
@@ -49,6 +59,7 @@ func judgeMain(number string) int {
 		}
 		return judgeTrouble
 	}
+	cl.Program, cl.Test = program, test
 	if err := judge(cl); err != nil {
 		fmt.Fprintf(os.Stderr, "udpbook judge: %v\n", err)
 		return judgeTrouble
