@@ -73,7 +73,10 @@ func Lessons() []Lesson {
 var judges = map[string]func(*remote.Client) error{
 	"01": lesson01.Judge,
 	"02": lesson02.Judge,
+	"03": lesson03.Judge,
 	"04": lesson04.Judge,
+	"05": lesson05.Judge,
+	"06": lesson06.Judge,
 }
 
 // Judge returns the function that runs lesson number's checks in a judge

@@ -42,6 +42,7 @@ var (
 	packetConnType = reflect.TypeFor[net.PacketConn]()
 	addrType       = reflect.TypeFor[net.Addr]()
 	fileType       = reflect.TypeFor[*os.File]()
+	udpConnType    = reflect.TypeFor[*net.UDPConn]()
 )
 
 // driver serves a lesson's Impl to the judge.
@@ -57,6 +58,16 @@ type driver struct {
 	objs  map[uint64]any // learner's objects by handle, and the judge's sockets by the judge's id
 	next  uint64
 	ctxs  map[uint64]context.CancelFunc
+	seq   uint64                   // of the driver's own requests (callbacks, channel values)
+	wait  map[uint64]chan *message // their replies
+	ins   map[uint64]*inbox        // channels the learner receives from, by the judge's id
+	gone  chan struct{}            // closed when the judge has gone
+}
+
+// inbox delivers the values the judge sends on one channel, in order.
+type inbox struct {
+	ch    reflect.Value // the channel the learner's code receives from
+	queue chan *message // values and the close, in order
 }
 
 // Serve serves impl, a lesson's Impl struct of functions, to the judge on
@@ -76,7 +87,8 @@ func Serve(t *testing.T, impl any) bool {
 		t.Fatalf("udpbook driver: %v", err)
 	}
 	d := &driver{tr: tr, funcs: map[string]reflect.Value{}, sentinels: map[string]error{},
-		control: make(chan *message, 4), objs: map[uint64]any{}, ctxs: map[uint64]context.CancelFunc{}}
+		control: make(chan *message, 4), objs: map[uint64]any{}, ctxs: map[uint64]context.CancelFunc{},
+		wait: map[uint64]chan *message{}, ins: map[uint64]*inbox{}, gone: make(chan struct{})}
 	hello := &message{Op: opHello, Sentinels: map[string]string{}}
 	v := reflect.ValueOf(impl)
 	for i := range v.NumField() {
@@ -133,12 +145,28 @@ func Serve(t *testing.T, impl any) bool {
 // read handles the judge's messages until the control socket closes.
 func (d *driver) read() {
 	defer close(d.control)
+	defer close(d.gone)
 	for {
 		m, files, err := d.tr.recv()
 		if err != nil {
 			return
 		}
 		switch m.Op {
+		case opReply:
+			d.mu.Lock()
+			ch := d.wait[m.Seq]
+			delete(d.wait, m.Seq)
+			d.mu.Unlock()
+			if ch != nil {
+				ch <- m
+			}
+		case opChanSend, opChanShut:
+			d.mu.Lock()
+			in := d.ins[m.Obj]
+			d.mu.Unlock()
+			if in != nil {
+				in.queue <- m
+			}
 		case opBegin, opEnd, opQuit:
 			d.control <- m
 		case opCancel:
@@ -301,6 +329,120 @@ func (d *driver) probe(m *message) {
 	d.reply(m, &message{Res: []json.RawMessage{b}})
 }
 
+// ask sends the judge a request and waits for its reply, or for the
+// judge to go (nil).
+func (d *driver) ask(m *message, files []*os.File) *message {
+	ch := make(chan *message, 1)
+	d.mu.Lock()
+	d.seq++
+	m.Seq = d.seq
+	d.wait[m.Seq] = ch
+	d.mu.Unlock()
+	if err := d.tr.send(m, files); err != nil {
+		d.mu.Lock()
+		delete(d.wait, m.Seq)
+		d.mu.Unlock()
+		return nil
+	}
+	select {
+	case r := <-ch:
+		return r
+	case <-d.gone:
+		return nil
+	}
+}
+
+// callback returns a function of type t that calls the judge's function
+// id. If the judge cannot run it (the check is over), it returns zero
+// values, as a function that does nothing would.
+func (d *driver) callback(id uint64, t reflect.Type) reflect.Value {
+	return reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
+		m := &message{Op: opCallback, Obj: id}
+		var files []*os.File
+		for i, a := range args {
+			raw, f := d.encode(a, t.In(i), len(files))
+			m.Args = append(m.Args, raw)
+			if f != nil {
+				files = append(files, f)
+			}
+		}
+		r := d.ask(m, files)
+		closeAll(files)
+		out := make([]reflect.Value, t.NumOut())
+		for i := range out {
+			out[i] = reflect.New(t.Out(i)).Elem()
+			if r != nil && r.Fail == "" && i < len(r.Res) {
+				if v, err := d.decode(r.Res[i], t.Out(i), nil); err == nil {
+					out[i] = v
+				}
+			}
+		}
+		return out
+	})
+}
+
+// channel returns a channel of type t standing for the judge's channel
+// id: values the judge sends arrive on it (the learner receives), or
+// values the learner sends on it go to the judge.
+func (d *driver) channel(id uint64, t reflect.Type) reflect.Value {
+	ch := reflect.MakeChan(reflect.ChanOf(reflect.BothDir, t.Elem()), 0)
+	if t.ChanDir()&reflect.RecvDir != 0 {
+		in := &inbox{ch: ch, queue: make(chan *message, 16)}
+		d.mu.Lock()
+		d.ins[id] = in
+		d.mu.Unlock()
+		go func() {
+			for {
+				var m *message
+				select {
+				case m = <-in.queue:
+				case <-d.gone:
+					return
+				}
+				if m.Op == opChanShut {
+					ch.Close()
+					return
+				}
+				if len(m.Args) == 1 {
+					if v, err := d.decode(m.Args[0], t.Elem(), nil); err == nil {
+						// The judge's sender goes on once the learner's
+						// code has taken the value.
+						chosen, _, _ := reflect.Select([]reflect.SelectCase{
+							{Dir: reflect.SelectSend, Chan: ch, Send: v},
+							{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(d.gone)},
+						})
+						if chosen == 1 {
+							return
+						}
+					}
+				}
+				d.tr.send(&message{Op: opReply, Seq: m.Seq, OK: true}, nil)
+			}
+		}()
+	} else {
+		go func() {
+			for {
+				chosen, v, ok := reflect.Select([]reflect.SelectCase{
+					{Dir: reflect.SelectRecv, Chan: ch},
+					{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(d.gone)},
+				})
+				if chosen == 1 {
+					return
+				}
+				if !ok {
+					d.tr.send(&message{Op: opChanShut, Obj: id}, nil)
+					return
+				}
+				raw, _ := d.encode(v, t.Elem(), 0)
+				if d.ask(&message{Op: opChanRecv, Obj: id, Args: []json.RawMessage{raw}}, nil) == nil {
+					return
+				}
+			}
+		}()
+	}
+	return ch.Convert(t)
+}
+
 func (d *driver) handle(obj any) uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -398,6 +540,20 @@ func (d *driver) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect
 		v.Set(reflect.ValueOf(toAddr(w)))
 		return v, nil
 	}
+	switch t.Kind() {
+	case reflect.Func:
+		var w wireRef
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		return d.callback(w.ID, t), nil
+	case reflect.Chan:
+		var w wireRef
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		return d.channel(w.ID, t), nil
+	}
 	p := reflect.New(t)
 	if err := json.Unmarshal(raw, p.Interface()); err != nil {
 		return v, err
@@ -420,6 +576,14 @@ func (d *driver) encode(v reflect.Value, t reflect.Type, nfd int) (json.RawMessa
 	case t == addrType:
 		b, _ := json.Marshal(wire(v.Interface().(net.Addr)))
 		return b, nil
+	case t == udpConnType:
+		w := wireObj{H: d.handle(v.Interface()), FD: -1}
+		f := dupFD(v.Interface())
+		if f != nil {
+			w.FD = nfd
+		}
+		b, _ := json.Marshal(w)
+		return b, f
 	case t == packetConnType:
 		conn := v.Interface().(net.PacketConn)
 		w := wireObj{H: d.handle(conn), FD: -1}

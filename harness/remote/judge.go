@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"reflect"
@@ -33,8 +34,11 @@ type Client struct {
 	pending   map[uint64]chan reply
 	pkg       string
 	sentinels map[string]error
-	problems  []string        // what went wrong in the driver since the check began
-	check     context.Context // the running check's
+	problems  []string                 // what went wrong in the driver since the check began
+	check     context.Context          // the running check's
+	funcs     map[uint64]reflect.Value // functions passed to the learner's code, until the check ends
+	outs      map[uint64]reflect.Value // channels the learner's code sends on, until the check ends
+	owned     []io.Closer              // judge-side copies of the learner's sockets, closed when the check ends
 
 	hello    chan struct{}
 	garbled  bool // the driver was lost because it sent something that is not a message
@@ -58,6 +62,7 @@ func Dial(f *os.File, wait time.Duration, onGone func()) (*Client, error) {
 		return nil, err
 	}
 	cl := &Client{tr: tr, pending: map[uint64]chan reply{}, sentinels: map[string]error{},
+		funcs: map[uint64]reflect.Value{}, outs: map[uint64]reflect.Value{},
 		check: context.Background(), hello: make(chan struct{}), gone: make(chan struct{}), onGone: onGone}
 	go cl.read()
 	t := time.NewTimer(wait)
@@ -140,6 +145,19 @@ func (cl *Client) read() {
 				continue
 			}
 			ch <- reply{m, files}
+		case opCallback:
+			go cl.runCallback(m, files)
+		case opChanRecv:
+			go cl.deliver(m)
+		case opChanShut:
+			cl.mu.Lock()
+			ch, ok := cl.outs[m.Obj]
+			delete(cl.outs, m.Obj)
+			cl.mu.Unlock()
+			if ok {
+				ch.Close()
+			}
+			files.close()
 		default:
 			files.close()
 		}
@@ -179,7 +197,14 @@ func (cl *Client) Hooks() harness.JudgeHooks {
 			problems := cl.problems
 			cl.problems = nil
 			cl.check = context.Background()
+			cl.funcs = map[uint64]reflect.Value{}
+			cl.outs = map[uint64]reflect.Value{}
+			owned := cl.owned
+			cl.owned = nil
 			cl.mu.Unlock()
+			for _, c := range owned {
+				c.Close()
+			}
 			if !r.m.OK {
 				problems = append(problems, "the race detector found a data race while this check ran; "+
 					"run `go test -race` in the lesson's folder to see the two conflicting accesses")
@@ -446,7 +471,111 @@ func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
 	case addrType:
 		return marshal(wire(v.Interface().(net.Addr)))
 	}
+	switch t.Kind() {
+	case reflect.Func:
+		cl.mu.Lock()
+		cl.nextID++
+		id := cl.nextID
+		cl.funcs[id] = v
+		cl.mu.Unlock()
+		return marshal(wireRef{ID: id})
+	case reflect.Chan:
+		cl.mu.Lock()
+		cl.nextID++
+		id := cl.nextID
+		cl.mu.Unlock()
+		if t.ChanDir()&reflect.RecvDir != 0 {
+			// The learner's code receives: pass on what the check sends.
+			e.after = append(e.after, func() { go cl.pump(v, id) })
+		} else {
+			cl.mu.Lock()
+			cl.outs[id] = v
+			cl.mu.Unlock()
+		}
+		return marshal(wireRef{ID: id})
+	}
 	return marshal(v.Interface())
+}
+
+// pump sends what the check puts on ch to the driver's channel id, one
+// value at a time: the next is taken once the learner's code has received
+// the last. When ch is closed, so is the driver's.
+func (cl *Client) pump(ch reflect.Value, id uint64) {
+	for {
+		chosen, v, ok := reflect.Select([]reflect.SelectCase{
+			{Dir: reflect.SelectRecv, Chan: ch},
+			{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(cl.gone)},
+		})
+		if chosen == 1 {
+			return
+		}
+		if !ok {
+			cl.tr.send(&message{Op: opChanShut, Obj: id}, nil)
+			return
+		}
+		enc := &encoder{cl: cl}
+		raw := enc.encode(v, ch.Type().Elem())
+		if _, err := cl.roundTrip(&message{Op: opChanSend, Obj: id, Args: []json.RawMessage{raw}}, nil, nil, 24*time.Hour); err != nil {
+			return
+		}
+	}
+}
+
+// deliver puts a value the learner's code sent on the check's channel, and
+// then lets the driver go on.
+func (cl *Client) deliver(m *message) {
+	cl.mu.Lock()
+	ch, ok := cl.outs[m.Obj]
+	cl.mu.Unlock()
+	if ok && len(m.Args) == 1 {
+		if v, err := cl.decode(m.Args[0], ch.Type().Elem(), nil); err == nil {
+			chosen, _, _ := reflect.Select([]reflect.SelectCase{
+				{Dir: reflect.SelectSend, Chan: ch, Send: v},
+				{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(cl.gone)},
+			})
+			if chosen == 1 {
+				return
+			}
+		}
+	}
+	cl.tr.send(&message{Op: opReply, Seq: m.Seq, OK: true}, nil)
+}
+
+// runCallback runs a function the check passed to the learner's code, at
+// the driver's request, and replies with its results.
+func (cl *Client) runCallback(m *message, files fds) {
+	defer files.close()
+	cl.mu.Lock()
+	fn, ok := cl.funcs[m.Obj]
+	cl.mu.Unlock()
+	if !ok {
+		cl.tr.send(&message{Op: opReply, Seq: m.Seq, Fail: "the check is over"}, nil)
+		return
+	}
+	ft := fn.Type()
+	if len(m.Args) != ft.NumIn() {
+		cl.tr.send(&message{Op: opReply, Seq: m.Seq, Fail: "wrong number of arguments"}, nil)
+		return
+	}
+	args := make([]reflect.Value, len(m.Args))
+	for i, raw := range m.Args {
+		v, err := cl.decode(raw, ft.In(i), files)
+		if err != nil {
+			cl.tr.send(&message{Op: opReply, Seq: m.Seq, Fail: err.Error()}, nil)
+			return
+		}
+		args[i] = v
+	}
+	rep := &message{Op: opReply, Seq: m.Seq}
+	if why := guarded(func() {
+		enc := &encoder{cl: cl}
+		for i, r := range fn.Call(args) {
+			rep.Res = append(rep.Res, enc.encode(r, ft.Out(i)))
+		}
+	}); why != "" {
+		rep.Fail = why
+	}
+	cl.tr.send(rep, nil)
 }
 
 // watchClose waits for the judge's socket or file conn, whose copy the
@@ -513,8 +642,44 @@ func (cl *Client) decode(raw json.RawMessage, t reflect.Type, files fds) (reflec
 		v.Set(reflect.ValueOf(rc))
 		return v, nil
 	}
+	if t == udpConnType {
+		var w wireObj
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		f := files.file(w.FD, "udpbook-conn")
+		if f == nil {
+			return v, errors.New("the *net.UDPConn came without its descriptor")
+		}
+		pc, err := net.FilePacketConn(f)
+		f.Close()
+		if err != nil {
+			return v, err
+		}
+		uc, ok := pc.(*net.UDPConn)
+		if !ok {
+			pc.Close()
+			return v, fmt.Errorf("the *net.UDPConn's descriptor is a %T", pc)
+		}
+		cl.mu.Lock()
+		cl.owned = append(cl.owned, uc)
+		cl.mu.Unlock()
+		v.Set(reflect.ValueOf(uc))
+		return v, nil
+	}
 	if t.Kind() == reflect.Interface {
-		return v, fmt.Errorf("the judge cannot stand in for a %v", t)
+		proxiesMu.Lock()
+		mk := proxies[t]
+		proxiesMu.Unlock()
+		if mk == nil {
+			return v, fmt.Errorf("the judge cannot stand in for a %v", t)
+		}
+		var w wireObj
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return v, err
+		}
+		v.Set(reflect.ValueOf(mk(&Object{cl: cl, h: w.H, iface: t})))
+		return v, nil
 	}
 	p := reflect.New(t)
 	if err := json.Unmarshal(raw, p.Interface()); err != nil {
@@ -551,6 +716,53 @@ func Proxy[I any](cl *Client) I {
 		}
 	}
 	return impl
+}
+
+var (
+	proxiesMu sync.Mutex
+	proxies   = map[reflect.Type]func(*Object) any{}
+)
+
+// RegisterProxy makes the judge stand in for a T (an interface) that the
+// learner's code returns with what mk makes of the handle: a type whose
+// methods call o.Invoke.
+func RegisterProxy[T any](mk func(o *Object) T) {
+	proxiesMu.Lock()
+	defer proxiesMu.Unlock()
+	proxies[reflect.TypeFor[T]()] = func(o *Object) any { return mk(o) }
+}
+
+// Object is an object the learner's code returned, in the driver, of the
+// interface type a proxy was registered for.
+type Object struct {
+	cl    *Client
+	h     uint64
+	iface reflect.Type
+}
+
+// Invoke calls the object's method name with args (nil for a nil
+// interface or pointer) and returns its results. Like the Impl's
+// functions, it panics with a Failure if the method does not return
+// normally.
+func (o *Object) Invoke(name string, args ...any) []reflect.Value {
+	m, ok := o.iface.MethodByName(name)
+	if !ok {
+		panic(fmt.Sprintf("udpbook judge: %v has no method %s", o.iface, name))
+	}
+	in := make([]reflect.Value, len(args))
+	for i, a := range args {
+		in[i] = reflect.New(m.Type.In(i)).Elem()
+		if a != nil {
+			in[i].Set(reflect.ValueOf(a))
+		}
+	}
+	return o.cl.invoke(o.h, name, m.Type, in)
+}
+
+// Err returns the error in a result of Invoke.
+func Err(v reflect.Value) error {
+	e, _ := v.Interface().(error)
+	return e
 }
 
 // Package returns the import path of the learner's package.

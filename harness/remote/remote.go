@@ -81,6 +81,12 @@ const (
 	opBegin  = "begin"  // judge -> driver: check Name starts
 	opEnd    = "end"    // judge -> driver: check Name is over; the reply's OK says it ran clean
 	opQuit   = "quit"   // judge -> driver: grading is over
+
+	// Callbacks and channels: functions and channels the judge passed.
+	opCallback = "callback" // driver -> judge: call the judge's function Obj with Args
+	opChanSend = "chansend" // judge -> driver, for a channel the learner receives from: Args[0]
+	opChanRecv = "chanrecv" // driver -> judge, for a channel the learner sends on: Args[0]
+	opChanShut = "chanshut" // either way: the channel Obj is closed
 )
 
 // wireErr is an error on the wire.
@@ -105,6 +111,11 @@ type wireObj struct {
 	Shut  bool      `json:"shut,omitempty"` // a file the judge had closed already
 	FD    int       `json:"fd"`             // index among the message's descriptors; -1 for none
 	Laddr *wireAddr `json:"laddr,omitempty"`
+}
+
+// wireRef names a function or channel the judge passed.
+type wireRef struct {
+	ID uint64 `json:"ref"`
 }
 
 // wireCtx is a context on the wire.
