@@ -57,3 +57,7 @@ type JudgeHooks struct {
 	// Lost reports whether the driver has gone.
 	Lost func() bool
 }
+
+// inJudge reports whether this process is a judge, where no learner code
+// runs.
+func inJudge() bool { return currentProbe() != nil }

@@ -132,10 +132,17 @@ type Failure struct {
 	Why  string // the panic and its frames, or what else happened
 }
 
-func (f *Failure) Error() string { return f.Call + ": " + f.Why }
+func (f *Failure) Error() string { return f.String() }
 
-// String gives the panic value's text, which the checks print.
-func (f *Failure) String() string { return f.Error() }
+// String gives the text the checks print as the panic's value: a panic's
+// own value and the driver's frames, as in one process, or what else
+// happened to the call.
+func (f *Failure) String() string {
+	if v, ok := strings.CutPrefix(f.Why, "panicked: "); ok {
+		return v
+	}
+	return f.Call + " " + f.Why
+}
 
 // errGone is the reason given when the driver cannot answer any more.
 var errGone = ErrGone

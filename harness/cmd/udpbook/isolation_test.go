@@ -64,6 +64,8 @@ func TestGoexitInLearnersCodeEarnsNothing(t *testing.T) {
 		{"01", "echoserver.go", "goexit-calls.go"},
 		{"01", "echoserver.go", "goexit-objects.go"},
 		{"02", "echoclient.go", "goexit-greet.go"},
+		{"03", "connected.go", "goexit-client.go"},
+		{"06", "multicast.go", "goexit-member.go"},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			r := attack(t, tc.number, tc.file, tc.fixture)
