@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -139,5 +140,27 @@ func TestJudgeLinksNoLessonCode(t *testing.T) {
 		if strings.HasPrefix(pkg, "udpbook/lessons/") || strings.HasPrefix(pkg, "udpbook/solutions/") {
 			t.Errorf("the grader, which is the judge, depends on %s", pkg)
 		}
+	}
+}
+
+// The reports say, per lesson, whether its checks ran apart from the
+// lesson's code; the table names the lessons that did not.
+func TestReportsSayWhetherIsolated(t *testing.T) {
+	g := grader(t)
+	g.InProcess = true
+	inProcess := g.Grade(context.Background(), []registry.Lesson{lesson(t, "01")})
+	g.InProcess = false
+	isolated := g.Grade(context.Background(), []registry.Lesson{lesson(t, "02")})
+	if inProcess[0].Isolated || isolated[0].Isolated != remote.Supported {
+		t.Fatalf("isolated: lesson 01 in one process %v, lesson 02 %v; want false, %v", inProcess[0].Isolated, isolated[0].Isolated, remote.Supported)
+	}
+	rep := buildJSON(append(inProcess, isolated...), false, false, nil, time.Second)
+	if rep.Lessons[0].Isolated || rep.Lessons[1].Isolated != remote.Supported {
+		t.Errorf("JSON isolated: %v, %v", rep.Lessons[0].Isolated, rep.Lessons[1].Isolated)
+	}
+	var out strings.Builder
+	printTable(&out, append(inProcess, isolated...), palette{})
+	if !strings.Contains(out.String(), "Not isolated: lesson 01 ran") || strings.Contains(out.String(), "lesson 01, 02") {
+		t.Errorf("table does not name lesson 01 (only) as not isolated:\n%s", out.String())
 	}
 }

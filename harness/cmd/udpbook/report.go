@@ -42,6 +42,7 @@ type JSONLesson struct {
 	Checks     int        `json:"checks"`
 	Detail     string     `json:"detail,omitempty"`
 	DurationMS int64      `json:"duration_ms"`
+	Isolated   bool       `json:"isolated"` // the checks ran in a process of their own, apart from the learner's code
 	Tests      []JSONTest `json:"tests"`
 }
 
@@ -76,7 +77,7 @@ func buildJSON(results []LessonResult, race, solutions bool, modified []string, 
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
 			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
-			Detail: trimMessage(r.Detail), DurationMS: r.Duration.Milliseconds(),
+			Detail: trimMessage(r.Detail), DurationMS: r.Duration.Milliseconds(), Isolated: r.Isolated,
 		}
 		for _, c := range r.Checks {
 			jt := JSONTest{
@@ -177,6 +178,7 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 			Name: r.Lesson.Name(), Time: seconds(r.Duration),
 			Properties: []junitProperty{
 				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.MaxPoints())},
+				{"isolated", fmt.Sprint(r.Isolated)},
 			},
 			SystemErr: r.Detail,
 		}
