@@ -21,9 +21,10 @@ import (
 
 // How the socket-activation checks work. A service manager binds a socket,
 // starts the service with the socket as descriptor 3 and sets LISTEN_FDS
-// and LISTEN_PID. The harness does the same with the test binary itself:
-// it starts it again, running only the check at hand (-test.run), with the
-// socket in ExtraFiles and childEnv naming the check. In that child process
+// and LISTEN_PID. The harness does the same with the lesson's test binary
+// (the running one, or in the grader's judge, the driver's): it starts it
+// again, running only the check at hand (-test.run), with the socket in
+// ExtraFiles and childEnv naming the check. In that child process
 // the check does not grade: it calls the learner's Listeners, prints a
 // report line, answers datagrams on what Listeners returned with the echo
 // service, and exits when its standard input closes. The parent grades the
