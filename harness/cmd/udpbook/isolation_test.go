@@ -94,6 +94,19 @@ func TestForgingFromTheLearnersProcessEarnsNothing(t *testing.T) {
 	}
 }
 
+// A C constructor runs before the harness in the learner's process; the
+// driver's descriptors carry no key, and what it writes on them counts for
+// nothing (or the lesson is refused for using cgo).
+func TestCConstructorEarnsNothing(t *testing.T) {
+	r := attack(t, "01", "echoserver.go", "cgo-fd3.go")
+	if r.State != Refused && r.State != NoCompile && r.State != Crashed {
+		t.Errorf("state %q (%s); want the lesson refused, or stopped for writing on the control socket", r.State, r.Detail)
+	}
+	if r.State == Crashed && !names(r, "control socket") {
+		t.Errorf("detail %q does not name the control socket", r.Detail)
+	}
+}
+
 func TestExitInInitEarnsNothing(t *testing.T) {
 	r := attack(t, "01", "echoserver.go", "osexit-init.go")
 	if r.State != Crashed || !names(r, "exited with status 0 before the first check") {
