@@ -32,6 +32,11 @@ func Goroutines(pkg string) map[int]string {
 		// whose package is the harness's: ask for the learner's.
 		return p.Goroutines(p.Package())
 	}
+	return goroutines(pkg)
+}
+
+// goroutines is Goroutines in this process.
+func goroutines(pkg string) map[int]string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)

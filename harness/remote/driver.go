@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"reflect"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -82,6 +85,38 @@ func Serve(t *testing.T, impl any) bool {
 	}
 	f := driverFile
 	driverFile = nil
+	serve(t, impl, f)
+	return true
+}
+
+// Loopback serves impl as a driver does, in this process, on one end of a
+// new control socket, and returns a Client on the other end: tests run
+// checks through the remote layer with it. stop tells the driver that
+// grading is over and waits for it.
+func Loopback(t *testing.T, impl any) (cl *Client, stop func()) {
+	judgeEnd, driverEnd, err := Pair()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		t.Run("driver", func(t *testing.T) { serve(t, impl, driverEnd) })
+	}()
+	cl, err = Dial(judgeEnd, CallBound, nil)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return cl, func() {
+		cl.Quit()
+		<-served
+		harness.SetProbe(nil)
+	}
+}
+
+// serve serves impl on the control socket f until the judge says grading
+// is over or goes away.
+func serve(t *testing.T, impl any, f *os.File) {
 	tr, err := newTransport(f)
 	if err != nil {
 		t.Fatalf("udpbook driver: %v", err)
@@ -99,8 +134,14 @@ func Serve(t *testing.T, impl any) bool {
 		switch {
 		case field.Type.Kind() == reflect.Func:
 			d.funcs[field.Name] = v.Field(i)
-			if hello.Text == "" && !v.Field(i).IsNil() {
-				hello.Text = harness.PackageOf(v.Field(i).Interface())
+			if !v.Field(i).IsNil() {
+				// The learner's package, or packages: the functions of a
+				// lesson's test file are all in the lesson's package,
+				// but a self-test's may come from several.
+				pkg := harness.PackageOf(v.Field(i).Interface())
+				if !slices.Contains(strings.Split(hello.Text, ","), pkg) {
+					hello.Text = strings.TrimPrefix(hello.Text+","+pkg, ",")
+				}
 			}
 		case field.Type == errorType && !v.Field(i).IsNil():
 			err := v.Field(i).Interface().(error)
@@ -119,7 +160,7 @@ func Serve(t *testing.T, impl any) bool {
 	for {
 		m, ok := <-d.control
 		if !ok || m.Op == opQuit {
-			return true
+			return
 		}
 		if m.Op != opBegin {
 			continue
@@ -136,7 +177,7 @@ func Serve(t *testing.T, impl any) bool {
 		}
 		d.mu.Unlock()
 		if end == nil || end.Op != opEnd {
-			return true
+			return
 		}
 		d.reply(end, &message{OK: passed})
 	}
@@ -309,7 +350,11 @@ func (d *driver) probe(m *message) {
 	var v any
 	switch m.Name {
 	case "goroutines":
-		v = harness.Goroutines(m.Text)
+		all := map[int]string{}
+		for _, pkg := range strings.Split(m.Text, ",") {
+			maps.Copy(all, harness.OwnGoroutines(pkg))
+		}
+		v = all
 	case "sockets":
 		// A socket nobody refers to is closed by a finalizer when the
 		// garbage collector runs, which would hide a socket left open at
@@ -319,7 +364,7 @@ func (d *driver) probe(m *message) {
 			d.gcOff, d.gcOld = true, debug.SetGCPercent(-1)
 		}
 		d.mu.Unlock()
-		open, ok := harness.OpenSockets()
+		open, ok := harness.OwnSockets()
 		v = struct {
 			Open map[string]bool
 			OK   bool

@@ -66,20 +66,8 @@ func learner() impl {
 // pair serves learner() on one end of a control socket, as a driver does,
 // and returns a Client on the other end.
 func pair(t *testing.T) *Client {
-	judgeEnd, driverEnd, err := Pair()
-	require.NoError(t, err)
-	driverFile = driverEnd
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		t.Run("driver", func(t *testing.T) { Serve(t, learner()) })
-	}()
-	cl, err := Dial(judgeEnd, 10*time.Second, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		cl.Quit()
-		<-served
-	})
+	cl, stop := Loopback(t, learner())
+	t.Cleanup(stop)
 	return cl
 }
 
