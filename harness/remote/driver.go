@@ -572,6 +572,9 @@ func (d *driver) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect
 		if err != nil {
 			return v, err
 		}
+		if w.GoNB {
+			f = goNonblockFile(f)
+		}
 		d.mu.Lock()
 		d.objs[w.J] = f
 		d.mu.Unlock()
@@ -704,6 +707,27 @@ type plainAddr wireAddr
 
 func (a plainAddr) Network() string { return a.Net }
 func (a plainAddr) String() string  { return a.Str }
+
+// goNonblockFile returns a copy of socket f made as (*net.UDPConn).File
+// makes one, which Go put in non-blocking mode, and closes f; or f itself
+// if it is not a socket Go can wrap.
+func goNonblockFile(f *os.File) *os.File {
+	pc, err := net.FilePacketConn(f)
+	if err != nil {
+		return f
+	}
+	defer pc.Close()
+	fc, ok := pc.(interface{ File() (*os.File, error) })
+	if !ok {
+		return f
+	}
+	g, err := fc.File()
+	if err != nil {
+		return f
+	}
+	f.Close()
+	return g
+}
 
 // isClosed reports whether f has been closed.
 func isClosed(f *os.File) bool {

@@ -467,7 +467,7 @@ func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
 		cl.mu.Unlock()
 		e.files = append(e.files, f)
 		e.after = append(e.after, func() { go cl.watchClose(f, id) })
-		return marshal(wireObj{FD: len(e.files) - 1, J: id, Name: f.Name()})
+		return marshal(wireObj{FD: len(e.files) - 1, J: id, Name: f.Name(), GoNB: goNonblock(f)})
 	case addrType:
 		return marshal(wire(v.Interface().(net.Addr)))
 	}
@@ -576,6 +576,19 @@ func (cl *Client) runCallback(m *message, files fds) {
 		rep.Fail = why
 	}
 	cl.tr.send(rep, nil)
+}
+
+// goNonblock reports whether Go itself put f in non-blocking mode (as
+// (*net.UDPConn).File does), so that f.Fd() puts it back in blocking
+// mode. The driver makes its copy the same way, so that a learner's Fd
+// does there what it does in one process.
+func goNonblock(f *os.File) bool {
+	v := reflect.ValueOf(f).Elem()
+	if v.NumField() == 0 || v.Field(0).Kind() != reflect.Pointer || v.Field(0).IsNil() {
+		return false
+	}
+	nb := v.Field(0).Elem().FieldByName("nonblock")
+	return nb.IsValid() && nb.Kind() == reflect.Bool && nb.Bool()
 }
 
 // watchClose waits for the judge's socket or file conn, whose copy the
@@ -707,11 +720,11 @@ func Proxy[I any](cl *Client) I {
 				return cl.invoke(0, name, ft, args)
 			}))
 		case field.Type == errorType:
+			// nil where the learner's is nil, as the checks must see.
 			cl.mu.Lock()
-			if cl.sentinels[field.Name] == nil {
-				cl.sentinels[field.Name] = errors.New(field.Name + " (not set in your package)")
+			if err := cl.sentinels[field.Name]; err != nil {
+				v.Field(i).Set(reflect.ValueOf(err))
 			}
-			v.Field(i).Set(reflect.ValueOf(cl.sentinels[field.Name]))
 			cl.mu.Unlock()
 		}
 	}

@@ -109,6 +109,7 @@ type wireObj struct {
 	J     uint64    `json:"j,omitempty"`    // the judge's id for a socket or file it passed
 	Name  string    `json:"name,omitempty"` // a file's name
 	Shut  bool      `json:"shut,omitempty"` // a file the judge had closed already
+	GoNB  bool      `json:"gonb,omitempty"` // Go put the file in non-blocking mode (its Fd puts it back)
 	FD    int       `json:"fd"`             // index among the message's descriptors; -1 for none
 	Laddr *wireAddr `json:"laddr,omitempty"`
 }

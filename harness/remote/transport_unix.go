@@ -71,18 +71,36 @@ func (t *transport) send(m *message, files []*os.File) error {
 	if len(b) > maxMessage {
 		return fmt.Errorf("%s message of %d bytes is too large", m.Op, len(b))
 	}
-	var oob []byte
-	if len(files) > 0 {
-		fds := make([]int, len(files))
-		for i, f := range files {
-			fds[i] = int(f.Fd())
-		}
-		oob = syscall.UnixRights(fds...)
-	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	_, _, err = t.conn.WriteMsgUnix(b, oob, nil)
-	return err
+	return withFDs(files, nil, func(fds []int) error {
+		var oob []byte
+		if len(fds) > 0 {
+			oob = syscall.UnixRights(fds...)
+		}
+		_, _, err := t.conn.WriteMsgUnix(b, oob, nil)
+		return err
+	})
+}
+
+// withFDs calls f with the descriptors of files, held open meanwhile. It
+// does not use Fd, which would put a non-blocking descriptor (and every
+// copy of it, in this process or another) in blocking mode.
+func withFDs(files []*os.File, fds []int, f func([]int) error) error {
+	if len(files) == 0 {
+		return f(fds)
+	}
+	rc, err := files[0].SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		ferr = withFDs(files[1:], append(fds, int(fd)), f)
+	}); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // recv receives one message and the descriptors that came with it, which
