@@ -381,6 +381,9 @@ func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report
 	if out.JudgeErr != nil && out.Judge == nil {
 		return ranLesson{}, fmt.Errorf("start the judge and the driver: %w", out.JudgeErr)
 	}
+	if out.DriverErr != nil {
+		return ranLesson{}, fmt.Errorf("start the lesson's test binary: %w", out.DriverErr)
+	}
 	// The driver's test passes when the judge lets it go: its "PASS" says
 	// nothing about the learner's code.
 	text := strings.TrimSuffix(strings.TrimRight(output.String(), "\n"), "PASS")

@@ -22,13 +22,14 @@ type launched struct {
 const driverGrace = time.Second
 
 // launch starts the judge and the driver of one lesson (made with
-// exec.Command, not started), each in a process group of its own, and
-// closes this process's copies of the descriptors passed to them, and
-// waits for the judge to end. The driver starts only once the judge has
-// said, on a pipe named in its environment (readyEnv), that the learner's
-// code may start: the judge has made itself unreadable to it by then. The driver then has driverGrace to end by
-// itself before it is killed with every process it started. When ctx ends
-// first, both are killed.
+// exec.Command, not started), each in a process group of its own, closes
+// this process's copies of the descriptors passed to them, and waits for
+// the judge to end. The driver starts only once the judge has said, on a
+// pipe named in its environment (readyEnv), that the learner's code may
+// start: the judge has made itself unreadable to it by then. Once the
+// judge has ended, the driver has driverGrace to end by itself before it
+// is killed with every process it started. When ctx ends first, both are
+// killed.
 //
 // This is the one place where the two processes are started and waited
 // for, so that it can be wrapped (in a sandbox, say).
@@ -70,8 +71,10 @@ func launch(ctx context.Context, judge, driver *exec.Cmd) launched {
 	err = driver.Start()
 	closeFiles(driver.ExtraFiles)
 	if err != nil {
+		// The judge would wait for it until the lesson's time is up.
 		out.DriverErr = err
 		close(driverDone)
+		killNow(judge)
 	} else {
 		go func() {
 			driver.Wait()
