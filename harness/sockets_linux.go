@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// OpenSockets returns the sockets this process has open, as the kernel
+// openSockets returns the sockets this process has open, as the kernel
 // names them ("socket:[12345]"), and true; it reads /proc/self/fd.
-func OpenSockets() (map[string]bool, bool) {
+func openSockets() (map[string]bool, bool) {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return nil, false

@@ -51,7 +51,13 @@ func (s *Suite[I]) Info() []CheckInfo {
 // the check's trace and hint. When the environment variable named by
 // ReportEnv is set, Run also appends one JSON line per check to that file
 // for the grader.
+//
+// In a test binary the grader started as a driver, Run serves impl to the
+// grader's judge instead (see Driver).
 func (s *Suite[I]) Run(t *testing.T, impl I) {
+	if Driver != nil && Driver(t, impl) {
+		return
+	}
 	rep := openReport(t)
 	for _, ch := range s.Checks {
 		rep.write(reportLine{Event: "start", ID: ch.ID})

@@ -21,9 +21,10 @@ import (
 
 // How the socket-activation checks work. A service manager binds a socket,
 // starts the service with the socket as descriptor 3 and sets LISTEN_FDS
-// and LISTEN_PID. The harness does the same with the test binary itself:
-// it starts it again, running only the check at hand (-test.run), with the
-// socket in ExtraFiles and childEnv naming the check. In that child process
+// and LISTEN_PID. The harness does the same with the lesson's test binary
+// (the running one, or in the grader's judge, the driver's): it starts it
+// again, running only the check at hand (-test.run), with the socket in
+// ExtraFiles and childEnv naming the check. In that child process
 // the check does not grade: it calls the learner's Listeners, prints a
 // report line, answers datagrams on what Listeners returned with the echo
 // service, and exits when its standard input closes. The parent grades the
@@ -44,19 +45,31 @@ const (
 // child that answers passes as soon as it reports.
 const childBound = 5 * time.Second
 
+// childOf is the check whose child this process is, or "". It is read
+// while this package initializes, before the learner's package does, so
+// that setting childEnv in the learner's init makes no child of the main
+// run. (The grader goes further: it runs the checks in a judge process
+// that runs no learner code at all, and starts the children from there.)
+var childOf = os.Getenv(childEnv)
+
+// childProgram is the program the socket-activation checks start as a
+// child: the running test binary itself, or, in a judge, the driver's
+// (set by Judge).
+var childProgram string
+
 // childAware wraps each check so that, in a child process, the check named
 // by childEnv does the child's part and the others skip at once.
 func childAware(checks []harness.Check[Impl]) []harness.Check[Impl] {
 	for i := range checks {
 		id, run := checks[i].ID, checks[i].Run
 		checks[i].Run = func(c *harness.C, impl Impl) {
-			switch os.Getenv(childEnv) {
+			switch childOf {
 			case "":
 				run(c, impl)
 			case id:
 				runChild(impl) // never returns
 			default:
-				c.Skipf("this process is the child of check %q", os.Getenv(childEnv))
+				c.Skipf("this process is the child of check %q", childOf)
 			}
 		}
 	}
@@ -159,9 +172,12 @@ func startChild(c *harness.C, impl Impl, id string, s spec) *child {
 		c.Fatalf("harness: the socket-activation checks need the running test's name; " +
 			"call lesson04.Run, Grade or GradeOne, not the Suite's methods")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		c.Fatalf("harness could not find its own executable: %v", err)
+	exe := childProgram
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			c.Fatalf("harness could not find its own executable: %v", err)
+		}
 	}
 	cmd := exec.Command(exe, "-test.run="+runPattern(impl, id), "-test.count=1", "-test.timeout=1m")
 	for _, kv := range os.Environ() {
@@ -223,6 +239,8 @@ func startChild(c *harness.C, impl Impl, id string, s spec) *child {
 					return
 				}
 			}
+			// What the child printed besides, for the failure message.
+			ch.stderr.Write([]byte(sc.Text() + "\n"))
 		}
 	}()
 	c.Cleanup(func() {

@@ -79,7 +79,8 @@ func Graded(p string) bool {
 	switch {
 	case strings.HasPrefix(dir, "lessons/") && strings.Count(dir, "/") == 2:
 		return strings.HasSuffix(base, "_test.go")
-	case dir == "harness/" || strings.HasPrefix(dir, "harness/lesson") && strings.Count(dir, "/") == 2:
+	case dir == "harness/" || dir == "harness/remote/" ||
+		strings.HasPrefix(dir, "harness/lesson") && strings.Count(dir, "/") == 2:
 		return !strings.HasSuffix(base, "_test.go")
 	}
 	return false

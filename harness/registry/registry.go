@@ -12,6 +12,7 @@ import (
 	"udpbook/harness/lesson04"
 	"udpbook/harness/lesson05"
 	"udpbook/harness/lesson06"
+	"udpbook/harness/remote"
 )
 
 // Lesson describes one lesson.
@@ -65,3 +66,19 @@ func Lessons() []Lesson {
 	}
 	return ls
 }
+
+// judges lists the lessons whose checks run in a judge process of their
+// own, against the learner's code in a driver process (see package
+// remote). The others are graded in one process.
+var judges = map[string]func(*remote.Client) error{
+	"01": lesson01.Judge,
+	"02": lesson02.Judge,
+	"03": lesson03.Judge,
+	"04": lesson04.Judge,
+	"05": lesson05.Judge,
+	"06": lesson06.Judge,
+}
+
+// Judge returns the function that runs lesson number's checks in a judge
+// process, or nil if the lesson is graded in one process.
+func Judge(number string) func(*remote.Client) error { return judges[number] }

@@ -18,24 +18,17 @@ func endedEarly(res LessonResult) bool {
 	return false
 }
 
-// exitDetail says how a lesson's test binary that ended early ended: the
-// panic and the first frames in the lesson's folder (dir) when there was
-// one, or else its exit status and when it came, before the first check
-// (started is false) or while the check running ran, with the end of what
-// it printed.
-func exitDetail(out, dir string, runErr error, running string, started bool) string {
+// exitDetail says how a lesson's learner process that ended early ended:
+// the panic and the first frames in the lesson's folder (dir) when there
+// was one, or else how it ended (how: "exited with status 1"; empty for
+// status 0) and when, before the first check (started is false) or while
+// the check running ran, with the end of what it printed.
+func exitDetail(out, dir, how string, running string, started bool) string {
 	if strings.Contains(out, "panic: ") || strings.Contains(out, "fatal error: ") {
 		return crashLines(out, dir)
 	}
-	how := "exited with status 0"
-	var exit *exec.ExitError
-	switch {
-	case errors.As(runErr, &exit) && exit.Exited():
-		how = fmt.Sprintf("exited with status %d", exit.ExitCode())
-	case errors.As(runErr, &exit):
-		how = "was ended by a " + exit.String() // "signal: killed"
-	case runErr != nil:
-		how = "could not run: " + runErr.Error()
+	if how == "" {
+		how = "exited with status 0"
 	}
 	when := "before the first check"
 	switch {
@@ -50,6 +43,22 @@ func exitDetail(out, dir string, runErr error, running string, started bool) str
 		detail += "; it printed:\n" + tail
 	}
 	return detail
+}
+
+// describeRunErr says how a process that exec's Run reported with runErr
+// ended: "exited with status 1", "was ended by a signal: killed"; empty
+// for status 0.
+func describeRunErr(runErr error) string {
+	var exit *exec.ExitError
+	switch {
+	case errors.As(runErr, &exit) && exit.Exited():
+		return fmt.Sprintf("exited with status %d", exit.ExitCode())
+	case errors.As(runErr, &exit):
+		return "was ended by a " + exit.String() // "signal: killed"
+	case runErr != nil:
+		return "could not run: " + runErr.Error()
+	}
+	return ""
 }
 
 // noteNotRun gives the checks that never ran a message that says why.

@@ -20,6 +20,7 @@ import (
 	"udpbook/harness"
 	"udpbook/harness/pristine"
 	"udpbook/harness/registry"
+	"udpbook/harness/remote"
 )
 
 // The states of a lesson, as the table shows them.
@@ -66,6 +67,7 @@ type LessonResult struct {
 	Modified []pristine.Problem // graded files that differ from the workbook's (graded with the workbook's)
 	Forged   int                // report lines without the harness's signature (ignored)
 	Copied   *Copy              // the lesson's code is the reference solution's (the points stand)
+	Isolated bool               // the checks ran in a judge process, the learner's code in a driver process
 }
 
 // Passed returns how many checks passed and how many points they give.
@@ -132,8 +134,9 @@ type Grader struct {
 	Race      bool          // build with the race detector
 	RunBound  time.Duration // how long a lesson's test binary may run
 	Overlay   map[string]string
-	Jobs      int // lessons graded at once
-	Scale     int // the time scale timing checks start at (see harness.ScaleEnv); 0 means 1
+	Jobs      int  // lessons graded at once
+	Scale     int  // the time scale timing checks start at (see harness.ScaleEnv); 0 means 1
+	InProcess bool // run every lesson's checks in the learner's process, as `go test` does
 	Progress  func(l registry.Lesson, event string)
 }
 
@@ -228,35 +231,21 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 
 	g.progress(l, "running")
 	report := filepath.Join(tmp, "report.jsonl")
-	runCtx, cancel := context.WithTimeout(ctx, g.RunBound+5*time.Second)
-	defer cancel()
-	run := exec.CommandContext(runCtx, bin,
-		"-test.run", "^"+l.Test+"$",
-		"-test.timeout", g.RunBound.String(),
-		"-test.count", "1")
-	run.Dir = filepath.Join(g.Root, l.Dir())
-	// The race detector sleeps a second at exit by default, waiting for
-	// late reports; the checks are over by then, and a race is reported
-	// when it happens, within the check that ran.
-	run.Env = append(os.Environ(), harness.ReportEnv+"="+report, fmt.Sprintf("%s=%d", harness.ScaleEnv, max(g.Scale, 1)),
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	key, err := newKey()
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
-	closeKey, err := passKey(run, key)
+	var ran ranLesson
+	if g.isolated(l) {
+		res.Isolated = true
+		ran, err = g.runIsolated(ctx, l, bin, report, key)
+	} else {
+		ran, err = g.runInProcess(ctx, l, bin, report, key)
+	}
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
-	defer closeKey()
-	var output bytes.Buffer
-	run.Stdout = &tailWriter{w: &output, n: 1 << 20}
-	run.Stderr = run.Stdout
-	run.WaitDelay = time.Second
-	killGroup(run) // the lesson may start processes of its own
-	stopWatching := g.watchReport(l, report)
-	runErr := run.Run()
-	stopWatching()
+	text := ran.output
 
 	lines, forged, err := readReport(report, key)
 	if err != nil {
@@ -289,10 +278,8 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 			}
 		}
 	}
-	text := output.String()
-	timedOut := runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after")
 	switch {
-	case timedOut:
+	case ran.timedOut:
 		res.State = TimedOut
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
@@ -300,7 +287,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	case running != "" || len(lines) == 0 || endedEarly(res):
 		// A crash, or an exit (even with status 0) before every check ended.
 		res.State = Crashed
-		res.Detail = exitDetail(text, l.Dir(), runErr, running, len(lines) > 0)
+		res.Detail = exitDetail(text, l.Dir(), ran.exit, running, len(lines) > 0)
 		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
 		noteNotRun(&res)
 	default:
@@ -311,6 +298,160 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	g.progress(l, "done")
 	return res
+}
+
+// ranLesson is what running a lesson's checks produced, besides the report.
+type ranLesson struct {
+	output   string // what the learner's process printed (its tail)
+	timedOut bool   // the lesson ran out of time and was stopped
+	died     bool   // the learner's process ended with an error, or before the checks were over
+	exit     string // how the learner's process ended when it ended early: "exited with status 0"
+}
+
+// runInProcess runs the lesson's test binary, which runs the checks in the
+// learner's process and writes the report itself, signed with key.
+func (g *Grader) runInProcess(ctx context.Context, l registry.Lesson, bin, report string, key []byte) (ranLesson, error) {
+	runCtx, cancel := context.WithTimeout(ctx, g.RunBound+5*time.Second)
+	defer cancel()
+	run := exec.CommandContext(runCtx, bin,
+		"-test.run", "^"+l.Test+"$",
+		"-test.timeout", g.RunBound.String(),
+		"-test.count", "1")
+	run.Dir = filepath.Join(g.Root, l.Dir())
+	// The race detector sleeps a second at exit by default, waiting for
+	// late reports; the checks are over by then, and a race is reported
+	// when it happens, within the check that ran.
+	run.Env = append(os.Environ(), harness.ReportEnv+"="+report, g.scaleEnv(), goraceEnv())
+	closeKey, err := passKey(run, key)
+	if err != nil {
+		return ranLesson{}, err
+	}
+	defer closeKey()
+	var output bytes.Buffer
+	run.Stdout = &tailWriter{w: &output, n: 1 << 20}
+	run.Stderr = run.Stdout
+	run.WaitDelay = time.Second
+	killGroup(run) // the lesson may start processes of its own
+	stopWatching := g.watchReport(l, report)
+	runErr := run.Run()
+	stopWatching()
+	text := output.String()
+	return ranLesson{
+		output:   text,
+		timedOut: runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after"),
+		died:     runErr != nil,
+		exit:     describeRunErr(runErr),
+	}, nil
+}
+
+// runIsolated runs the lesson's checks in a judge process (this program
+// again) and the learner's code in a driver process (the lesson's test
+// binary), connected by a control socket. The judge writes the report,
+// signed with key, which only it and this process hold.
+func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report string, key []byte) (ranLesson, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return ranLesson{}, fmt.Errorf("find the grader's own program for the judge: %w", err)
+	}
+	// This process holds the report key too: out of the learner's reach.
+	noDumpOnce.Do(func() { noDump() })
+	judgeEnd, driverEnd, err := remote.Pair()
+	if err != nil {
+		return ranLesson{}, err
+	}
+	defer judgeEnd.Close()
+	defer driverEnd.Close()
+
+	// The driver: the learner's package and the pristine test file, which
+	// serves the lesson's functions on descriptor 3. Its own test timeout
+	// is longer than the lesson's bound: the judge keeps time.
+	driver := exec.Command(bin,
+		"-test.run", "^"+l.Test+"$",
+		"-test.timeout", (g.RunBound + time.Minute).String(),
+		"-test.count", "1")
+	driver.Dir = filepath.Join(g.Root, l.Dir())
+	driver.Env = append(os.Environ(), remote.DriverEnv+"=fd3", goraceEnv())
+	driver.ExtraFiles = []*os.File{driverEnd}
+	var output bytes.Buffer
+	driver.Stdout = &tailWriter{w: &output, n: 1 << 20}
+	driver.Stderr = driver.Stdout
+
+	// The judge: the checks, the peers and the report.
+	judge := exec.Command(self)
+	judge.Dir = driver.Dir
+	judge.Env = append(os.Environ(), judgeEnv+"="+l.Number, harness.ReportEnv+"="+report,
+		programEnv+"="+bin, testEnv+"="+l.Test, g.scaleEnv())
+	closeKey, err := passKey(judge, key) // descriptor 3
+	if err != nil {
+		return ranLesson{}, err
+	}
+	defer closeKey()
+	judge.ExtraFiles = append(judge.ExtraFiles, judgeEnd) // descriptor 4
+	var judgeOut bytes.Buffer
+	judge.Stdout = &tailWriter{w: &judgeOut, n: 64 << 10}
+	judge.Stderr = judge.Stdout
+
+	runCtx, cancel := context.WithTimeout(ctx, g.RunBound)
+	defer cancel()
+	stopWatching := g.watchReport(l, report)
+	out := launch(runCtx, judge, driver)
+	stopWatching()
+	if out.JudgeErr != nil && out.Judge == nil {
+		return ranLesson{}, fmt.Errorf("start the judge and the driver: %w", out.JudgeErr)
+	}
+	if out.DriverErr != nil {
+		return ranLesson{}, fmt.Errorf("start the lesson's test binary: %w", out.DriverErr)
+	}
+	// The driver's test passes when the judge lets it go: its "PASS" says
+	// nothing about the learner's code.
+	text := strings.TrimSuffix(strings.TrimRight(output.String(), "\n"), "PASS")
+	ran := ranLesson{output: text, timedOut: out.TimedOut}
+	switch code := out.Judge.ExitCode(); {
+	case out.TimedOut:
+	case code == 0:
+	case code == judgeLost:
+		ran.died = true
+		if out.Driver != nil {
+			ran.exit = describeExit(out.Driver)
+		}
+	case code == judgeGarbled:
+		ran.died = true
+		ran.exit = "wrote on the grader's control socket, which only the harness may use, and was stopped"
+	default:
+		// The judge itself failed: show what it said, with what the
+		// driver printed.
+		ran.died = true
+		ran.output = strings.TrimSpace(ran.output + "\n" + judgeOut.String())
+	}
+	return ran, nil
+}
+
+var noDumpOnce sync.Once
+
+// describeExit says how a process ended: "exited with status 0", or
+// "was killed by signal: killed".
+func describeExit(ps *os.ProcessState) string {
+	if ps.Exited() {
+		return fmt.Sprintf("exited with status %d", ps.ExitCode())
+	}
+	return "ended: " + ps.String()
+}
+
+// isolated reports whether lesson l is graded in two processes: where the
+// system can pass descriptors and the lesson's checks can run in a judge.
+func (g *Grader) isolated(l registry.Lesson) bool {
+	return !g.InProcess && remote.Supported && registry.Judge(l.Number) != nil
+}
+
+// scaleEnv sets the time scale the checks start at, for the process that
+// runs them.
+func (g *Grader) scaleEnv() string { return fmt.Sprintf("%s=%d", harness.ScaleEnv, max(g.Scale, 1)) }
+
+// goraceEnv is the race detector's settings for the learner's process:
+// no sleep at exit, since a race is reported when it happens, within the
+// check that ran.
+func goraceEnv() string {
+	return "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
 }
 
 // watchReport tells Progress how many checks have ended, as the report

@@ -21,7 +21,7 @@ const Refused = "refused"
 // gradedDirs returns the folders whose graded files a lesson's test uses:
 // the lesson's own, the harness and the lesson's suite.
 func gradedDirs(l registry.Lesson) []string {
-	return []string{filepath.ToSlash(l.Dir()), "harness", "harness/lesson" + l.Number}
+	return []string{filepath.ToSlash(l.Dir()), "harness", "harness/remote", "harness/lesson" + l.Number}
 }
 
 // pristineOverlay adds to replace the workbook's copies of every graded

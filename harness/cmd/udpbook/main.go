@@ -5,9 +5,11 @@
 //	go run ./harness/cmd/udpbook list           # the lessons
 //
 // `make check` and `make check LESSON=02` run the same. Each lesson is
-// built and run in a process of its own, so a lesson that does not compile,
-// crashes or hangs is reported as such and the others are still graded.
-// See docs/grading.md.
+// built on its own and graded by two processes: a judge (this program,
+// started again) that runs the checks, and a driver (the lesson's test
+// binary) that runs the learner's code at the judge's request. A lesson that
+// does not compile, crashes or hangs is reported as such and the others are
+// still graded. See docs/grading.md.
 package main
 
 import (
@@ -48,6 +50,7 @@ Flags for check:
 `
 
 func main() {
+	judging()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

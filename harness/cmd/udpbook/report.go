@@ -45,6 +45,7 @@ type JSONLesson struct {
 	Copied     *JSONCopy  `json:"copied,omitempty"`
 	Forged     int        `json:"forged_report_lines,omitempty"`
 	DurationMS int64      `json:"duration_ms"`
+	Isolated   bool       `json:"isolated"` // the checks ran in a process of their own, apart from the learner's code
 	Tests      []JSONTest `json:"tests"`
 }
 
@@ -95,7 +96,7 @@ func buildJSON(results []LessonResult, race, solutions bool, modified []string, 
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
 			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
-			Detail: trimMessage(r.Detail), Forged: r.Forged, DurationMS: r.Duration.Milliseconds(),
+			Detail: trimMessage(r.Detail), Forged: r.Forged, DurationMS: r.Duration.Milliseconds(), Isolated: r.Isolated,
 		}
 		if c := r.Copied; c != nil {
 			jl.Copied = &JSONCopy{From: c.From, Percent: int(100*c.Share + 0.5), Identical: c.Identical, Message: c.String()}
@@ -202,6 +203,7 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 			Name: r.Lesson.Name(), Time: seconds(r.Duration),
 			Properties: []junitProperty{
 				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.MaxPoints())},
+				{"isolated", fmt.Sprint(r.Isolated)},
 			},
 			SystemErr: r.Detail,
 		}

@@ -47,6 +47,7 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		}
 		fmt.Fprintf(w, "  (the lesson's test file and the harness are not yours to change; `udpbook reset` restores a whole lesson)\n")
 	}
+	printNotIsolated(w, results)
 
 	printFlags(w, results)
 	printBusy(w, results)
