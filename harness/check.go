@@ -281,6 +281,10 @@ func RunCheckAt(id string, bound time.Duration, first int, fn func(c *C)) Result
 		var a attempted
 		res, a = runAttempt(id, bound, scale, slow || scale >= first*MaxScale, fn)
 		res.Attempts, res.Scale, res.Late = attempt, scale, late
+		if res.Status == Fail && scale > first {
+			res.Message += fmt.Sprintf("\n(decided at %d× time scale: the durations above are %d times the lesson's, "+
+				"because an earlier attempt was not judged: %s)", scale, scale, late)
+		}
 		if res.Status != Inconclusive {
 			break
 		}

@@ -172,7 +172,7 @@ func inTemplate(rel string) bool {
 
 // inTemplateHarness says whether a file or folder under harness/ goes into
 // a student template: only what grading needs, the suites, the registry,
-// the pristine copies and the grader, without tests. Anything else there
+// the remote layer, the pristine copies and the grader, without tests. Anything else there
 // (harness/lesson05/alt is a second implementation of lesson 05) stays
 // out, so that nothing new in harness/ reaches students unseen; a template
 // that then misses a package the grader needs fails TestClassroomTemplate.
@@ -185,7 +185,7 @@ func inTemplateHarness(rel string) bool {
 	switch {
 	case len(parts) == 1:
 		return true
-	case strings.HasPrefix(parts[1], "lesson") || parts[1] == "registry":
+	case strings.HasPrefix(parts[1], "lesson") || parts[1] == "registry" || parts[1] == "remote":
 		return len(parts) == 2
 	case parts[1] == "pristine":
 		return true

@@ -41,7 +41,7 @@ func isolationAttackWith(t *testing.T, number, file, fixture string, inProcess b
 	g.InProcess = inProcess
 	r := g.Grade(context.Background(), []registry.Lesson{l})[0]
 	t.Logf("lesson %s with %s: state %q, detail %q", number, fixture, r.State, r.Detail)
-	if !r.Isolated && !inProcess {
+	if !r.Isolated && !inProcess && r.State != Refused {
 		t.Errorf("lesson %s was not graded in two processes", number)
 	}
 	if passed, points := r.Passed(); passed != 0 || points != 0 {
@@ -117,7 +117,7 @@ func TestExitInInitEarnsNothing(t *testing.T) {
 func TestExitDuringACheckEarnsNothing(t *testing.T) {
 	r := isolationAttack(t, "01", "echoserver.go", "osexit-check.go")
 	c, _ := r.FirstFailure()
-	if r.State != Crashed || c.ID != "listen" || !names(r, "exited with status 0 while check listen ran") {
+	if r.State != Crashed || c.ID != "listen" || !names(r, `exited with status 0 while check "listen" ran`) {
 		t.Fatalf("state %q, first failure %s %q, detail %q; want %q naming the exit during check listen",
 			r.State, c.ID, c.Message, r.Detail, Crashed)
 	}

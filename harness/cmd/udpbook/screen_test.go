@@ -92,7 +92,7 @@ func TestGradedBuildGraph(t *testing.T) {
 			got = append(got, p)
 		}
 		sort.Strings(got)
-		want := []string{"udpbook/harness", "udpbook/harness/lesson" + l.Number, "udpbook/" + l.Dir()}
+		want := []string{"udpbook/harness", "udpbook/harness/lesson" + l.Number, "udpbook/harness/remote", "udpbook/" + l.Dir()}
 		require.Equal(t, want, got, "the workbook's packages in lesson %s's test", l.Number)
 		for _, d := range gradedDirs(l)[1:] {
 			require.Contains(t, want, "udpbook/"+d, "gradedDirs")
