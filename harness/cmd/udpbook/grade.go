@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -31,6 +30,7 @@ const (
 	TimedOut    = "timed out"
 	Crashed     = "crashed"
 	NotGradable = "could not grade"
+	OverLimit   = "over a limit"
 )
 
 // The statuses of a check: harness.Pass, Fail and Skip, and these.
@@ -57,6 +57,8 @@ type LessonResult struct {
 	Duration time.Duration
 	Modified []pristine.Problem // graded files that differ from the workbook's (graded with the workbook's)
 	Forged   int                // report lines without the harness's signature (ignored)
+	Limit    string             // the limit the learner's code ran into, in words, or ""
+	Usage    Outcome            // how the learner's process ended, and what it used
 }
 
 // Passed returns how many checks passed and how many points they give.
@@ -114,6 +116,25 @@ type Grader struct {
 	Overlay   map[string]string
 	Jobs      int // lessons graded at once
 	Progress  func(l registry.Lesson, event string)
+	Sandbox   string  // SandboxAuto (the default) or SandboxOff
+	Limits    *Limits // what a lesson's learner process may use; nil means DefaultLimits
+
+	statusOnce sync.Once
+	status     SandboxStatus
+}
+
+// SandboxStatus says whether lessons are graded in the sandbox, and if not,
+// why not.
+func (g *Grader) SandboxStatus() SandboxStatus {
+	g.statusOnce.Do(func() { g.status = sandboxStatus(g.Sandbox) })
+	return g.status
+}
+
+func (g *Grader) limits() Limits {
+	if g.Limits != nil {
+		return *g.Limits
+	}
+	return DefaultLimits
 }
 
 // Grade grades the given lessons, Jobs at a time, and returns the results
@@ -194,7 +215,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		return g.fail(res, NotGradable, err.Error())
 	}
 	args = append(args, "-overlay", overlay, "./"+filepath.ToSlash(l.Dir()))
-	build := exec.CommandContext(ctx, "go", args...)
+	build := goCommand(ctx, args...)
 	build.Dir = g.Root
 	out, err := build.CombinedOutput()
 	if err != nil {
@@ -208,33 +229,39 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	report := filepath.Join(tmp, "report.jsonl")
 	runCtx, cancel := context.WithTimeout(ctx, g.RunBound+5*time.Second)
 	defer cancel()
-	run := exec.CommandContext(runCtx, bin,
-		"-test.run", "^"+l.Test+"$",
-		"-test.timeout", g.RunBound.String(),
-		"-test.count", "1")
-	run.Dir = filepath.Join(g.Root, l.Dir())
-	// The race detector sleeps a second at exit by default, waiting for
-	// late reports; the checks are over by then, and a race is reported
-	// when it happens, within the check that ran.
-	run.Env = append(os.Environ(), harness.ReportEnv+"="+report,
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	var output bytes.Buffer
+	tail := &tailWriter{w: &output, n: 1 << 20}
+	learner := Member{
+		Path: bin,
+		Args: []string{"-test.run", "^" + l.Test + "$", "-test.timeout", g.RunBound.String(), "-test.count", "1"},
+		// The race detector sleeps a second at exit by default, waiting
+		// for late reports; the checks are over by then, and a race is
+		// reported when it happens, within the check that ran.
+		Env:    []string{"GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")},
+		Dir:    filepath.Join(tmp, "work"),
+		Stdout: tail,
+		Stderr: tail,
+	}
+	if err := os.Mkdir(learner.Dir, 0o700); err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
 	key, err := newKey()
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
-	closeKey, err := passKey(run, key)
+	closeKey, err := passKey(&learner, key)
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
 	defer closeKey()
-	var output bytes.Buffer
-	run.Stdout = &tailWriter{w: &output, n: 1 << 20}
-	run.Stderr = run.Stdout
-	run.WaitDelay = time.Second
-	killGroup(run) // the lesson may start processes of its own
+	limits := g.limits()
 	stopWatching := g.watchReport(l, report)
-	runErr := run.Run()
+	usage, err := runLesson(runCtx, g.SandboxStatus(), Spec{Learner: learner, Report: report, Limits: limits, Race: g.Race})
 	stopWatching()
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	res.Usage = usage
 
 	lines, forged, err := readReport(report, key)
 	if err != nil {
@@ -274,7 +301,13 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
 			"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound))
-	case running != "" || (runErr != nil && len(lines) == 0):
+	case limitHit(usage, text, running != "" || (!usage.Success() && len(lines) == 0)) != "":
+		res.State = OverLimit
+		res.Limit = limits.Describe(limitHit(usage, text, true))
+		res.Detail = "your code " + res.Limit + ", more than the grader allows; the lesson was stopped"
+		markRunning(string(harness.Fail), "the lesson was stopped while this check ran: your code "+res.Limit+
+			" (the grader's limit)")
+	case running != "" || (!usage.Success() && len(lines) == 0):
 		res.State = Crashed
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
@@ -286,6 +319,19 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	g.progress(l, "done")
 	return res
+}
+
+// limitHit returns the limit the learner's process ran into: the one the
+// sandbox stopped it at, or, when the lesson ended early (stopped), the one
+// its last words name.
+func limitHit(usage Outcome, output string, stopped bool) string {
+	if usage.Limit != "" {
+		return usage.Limit
+	}
+	if stopped {
+		return limitFromText(output)
+	}
+	return ""
 }
 
 // watchReport tells Progress how many checks have ended, as the report
@@ -424,6 +470,11 @@ func (g *Grader) learnerDir(l registry.Lesson) string {
 // readReport reads the lines the harness wrote. With a key, it keeps only
 // lines signed with it, and counts the others.
 func readReport(name string, key []byte) (lines []harness.ReportLine, forged int, err error) {
+	// Without the sandbox, the learner's code could have put a pipe or a
+	// link in the report's place: a pipe would block the read forever.
+	if info, err := os.Lstat(name); err == nil && !info.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("the lesson's report %s is not a file: something replaced it", name)
+	}
 	f, err := os.Open(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil // the binary died before its first check

@@ -93,6 +93,7 @@ type checkOptions struct {
 	race       string
 	bound      time.Duration
 	jobs       int
+	sandbox    string
 }
 
 func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
@@ -105,6 +106,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
+	fs.StringVar(&o.sandbox, "sandbox", SandboxAuto, "run each lesson's code in a sandbox where the system allows it (Linux): auto, or off (as "+SandboxEnv+"=off does)")
 	fs.IntVar(&o.jobs, "jobs", 2*runtime.NumCPU(), "how many lessons to grade at once (lessons spend much of their time waiting on timers)")
 	return fs
 }
@@ -133,6 +135,11 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 2
 	}
+	mode, err := sandboxMode(opts.sandbox)
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 2
+	}
 	if opts.from != "" {
 		abs, err := filepath.Abs(opts.from)
 		if err != nil {
@@ -145,7 +152,7 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		}
 		opts.from = abs
 	}
-	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs}
+	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs, Sandbox: mode}
 	var pl *progressLine
 	if isTerminal(stderr) {
 		pl = newProgressLine(stderr)
@@ -162,7 +169,8 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 	if race {
 		detector = "race detector on"
 	}
-	fmt.Fprintf(stdout, "udpbook: grading %s (%s)\n\n", what, detector)
+	// Whether the sandbox is on, and if not why, is said once, here.
+	fmt.Fprintf(stdout, "udpbook: grading %s (%s, %s)\n\n", what, detector, g.SandboxStatus())
 	start := time.Now()
 	results := g.Grade(ctx, lessons)
 	elapsed := time.Since(start)
@@ -174,7 +182,7 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		return 130
 	}
 	if opts.jsonFile != "" {
-		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, modifiedFiles(results), elapsed)); err != nil {
+		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, g.SandboxStatus(), modifiedFiles(results), elapsed)); err != nil {
 			fmt.Fprintln(stderr, "udpbook:", err)
 			return 2
 		}
@@ -247,7 +255,7 @@ func raceSetting(s string) (bool, error) {
 	case "off", "false", "0":
 		return false, nil
 	case "auto", "":
-		out, err := exec.Command("go", "env", "CGO_ENABLED", "CC").Output()
+		out, err := goCommand(context.Background(), "env", "CGO_ENABLED", "CC").Output()
 		if err != nil {
 			return false, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,11 +25,18 @@ type JSONReport struct {
 	Score      int          `json:"score"`
 	MaxScore   int          `json:"max_score"`
 	Race       bool         `json:"race_detector"`
+	Sandbox    JSONSandbox  `json:"sandbox"`
 	Solutions  bool         `json:"solutions,omitempty"`
 	Modified   []string     `json:"modified_files,omitempty"`
 	DurationMS int64        `json:"duration_ms"`
 	Lessons    []JSONLesson `json:"lessons"`
 	Tests      []JSONTest   `json:"tests"`
+}
+
+// JSONSandbox says whether the lessons ran in the sandbox, and if not, why.
+type JSONSandbox struct {
+	On  bool   `json:"on"`
+	Why string `json:"why,omitempty"`
 }
 
 // JSONLesson is one lesson's part of the report.
@@ -41,6 +49,7 @@ type JSONLesson struct {
 	Passed     int        `json:"passed"`
 	Checks     int        `json:"checks"`
 	Detail     string     `json:"detail,omitempty"`
+	Limit      string     `json:"limit,omitempty"` // the limit the code ran into: "used more than 1 GiB of memory"
 	DurationMS int64      `json:"duration_ms"`
 	Tests      []JSONTest `json:"tests"`
 }
@@ -69,14 +78,15 @@ func trimMessage(s string) string {
 	return head + "\n[... trimmed ...]\n" + tail
 }
 
-func buildJSON(results []LessonResult, race, solutions bool, modified []string, d time.Duration) JSONReport {
-	rep := JSONReport{Version: 3, Status: "pass", Race: race, Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
+func buildJSON(results []LessonResult, race, solutions bool, sandbox SandboxStatus, modified []string, d time.Duration) JSONReport {
+	rep := JSONReport{Version: 3, Status: "pass", Race: race, Sandbox: JSONSandbox{On: sandbox.On, Why: sandbox.Why},
+		Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
 	for i, r := range results {
 		checks, points := r.Passed()
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
 			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
-			Detail: trimMessage(r.Detail), DurationMS: r.Duration.Milliseconds(),
+			Detail: trimMessage(r.Detail), Limit: r.Limit, DurationMS: r.Duration.Milliseconds(),
 		}
 		for _, c := range r.Checks {
 			jt := JSONTest{
@@ -118,7 +128,31 @@ func writeJSON(name string, rep JSONReport) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(name, append(b, '\n'), 0o644)
+	return writeFileAtomic(name, append(b, '\n'))
+}
+
+// writeFileAtomic writes a result file the way no reader ever sees half
+// of: to a temporary file in the same folder, then renamed over name.
+func writeFileAtomic(name string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
 }
 
 // JUnit XML, as most CI systems display it: a test suite per lesson, a
@@ -216,5 +250,5 @@ func writeJUnit(name string, results []LessonResult, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(name, append([]byte(xml.Header), append(b, '\n')...), 0o644)
+	return writeFileAtomic(name, append([]byte(xml.Header), append(b, '\n')...))
 }

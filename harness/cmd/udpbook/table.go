@@ -22,6 +22,9 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		if n := r.Skipped(); n > 0 {
 			state += fmt.Sprintf(" (%d skipped)", n)
 		}
+		if r.State == OverLimit {
+			state += " (" + r.Limit + ")"
+		}
 		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(state))
 	}
 	if len(results) > 1 {
@@ -60,6 +63,9 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 			continue
 		}
 		fmt.Fprintf(w, "%s lesson %s %s, check %q: %s\n", pal.bold("Next:"), l.Number, l.Title, c.ID, c.Title)
+		if r.State == OverLimit {
+			fmt.Fprintf(w, "  %s\n", r.Detail)
+		}
 		if r.State == Crashed || r.State == TimedOut {
 			fmt.Fprintf(w, "  the lesson %s; what it printed:\n%s\n", strings.ToLower(r.State), indent(r.Detail, "    "))
 		}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The sandbox runs a lesson's learner process where the learner's code
+// can do no harm: on Linux, in namespaces of its own (a network whose only
+// interface is lo, its own process IDs, a read-only view of the files with
+// a private temporary folder) and under limits. Where the kernel refuses
+// the namespaces, or on other systems, the process runs as before, with
+// the same limits where the system has them, and everything it started is
+// killed when the lesson ends. See docs/grading.md#the-sandbox.
+
+// SandboxEnv names the environment variable that turns the sandbox off
+// ("off"), like the -sandbox flag.
+const SandboxEnv = "UDPBOOK_SANDBOX"
+
+// The sandbox modes, as -sandbox and UDPBOOK_SANDBOX take them.
+const (
+	SandboxAuto = "auto" // use the sandbox where the system allows it
+	SandboxOff  = "off"  // never use it: grade as an ordinary child process
+)
+
+// Limits bound what a lesson's learner process may use. A zero field means
+// no limit.
+type Limits struct {
+	Memory    int64         // resident memory of all the learner's processes together, in bytes
+	Processes int           // processes and threads, all together
+	OpenFiles int           // open descriptors of one process
+	FileSize  int64         // the largest file a process may write, in bytes
+	CPU       time.Duration // processor time of one process
+	TempSpace int64         // the private temporary folder, in bytes (sandbox only)
+}
+
+// DefaultLimits are the limits a lesson runs under. The reference
+// solutions use less than a tenth of each: under the race detector a
+// lesson peaks near 100 MiB of memory, 40 threads and 3 s of processor
+// time.
+var DefaultLimits = Limits{
+	Memory:    1 << 30,
+	Processes: 256,
+	OpenFiles: 1024,
+	FileSize:  64 << 20,
+	CPU:       15 * time.Second,
+	TempSpace: 128 << 20,
+}
+
+// The limits a learner's process can run into, as the sandbox reports
+// them.
+const (
+	LimitMemory    = "memory"
+	LimitProcesses = "processes"
+	LimitOpenFiles = "open files"
+	LimitFileSize  = "file size"
+	LimitCPU       = "cpu"
+	LimitTempSpace = "temp space"
+)
+
+// Describe says, in words for the table, that the limit named kind was
+// exceeded: "used more than 1 GiB of memory".
+func (l Limits) Describe(kind string) string {
+	switch kind {
+	case LimitMemory:
+		return "used more than " + size(l.Memory) + " of memory"
+	case LimitProcesses:
+		return fmt.Sprintf("started more than %d processes and threads", l.Processes)
+	case LimitOpenFiles:
+		return fmt.Sprintf("had more than %d files and sockets open in one process", l.OpenFiles)
+	case LimitFileSize:
+		return "wrote a file larger than " + size(l.FileSize)
+	case LimitCPU:
+		return fmt.Sprintf("used more than %v of processor time", l.CPU)
+	case LimitTempSpace:
+		return "filled its " + size(l.TempSpace) + " of temporary space"
+	}
+	return "ran into the limit on " + kind
+}
+
+// size writes n bytes the way people say it: "1 GiB", "64 MiB".
+func size(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// limitSignatures are what a process prints, or a check reports, when it
+// ran into a limit without being stopped by the sandbox: the runtime's
+// and the race detector's last words, and the errors calls return.
+var limitSignatures = []struct{ text, kind string }{
+	{"ThreadSanitizer failed to allocate", LimitMemory},
+	{"fatal error: runtime: out of memory", LimitMemory},
+	{"runtime: failed to create new OS thread", LimitProcesses},
+	{"pthread_create failed", LimitProcesses},
+	{"too many open files", LimitOpenFiles},
+	{"file too large", LimitFileSize},
+	{"no space left on device", LimitTempSpace},
+}
+
+// limitFromText returns the limit that text shows was hit, or "".
+func limitFromText(text string) string {
+	for _, s := range limitSignatures {
+		if strings.Contains(text, s.text) {
+			return s.kind
+		}
+	}
+	return ""
+}
+
+// Member is one process of a lesson's group.
+type Member struct {
+	Path   string     // the executable
+	Args   []string   // its arguments, without the name
+	Env    []string   // its whole environment (the sandbox adds HOME, TMPDIR and GOENV)
+	Dir    string     // its working folder where there is no sandbox (the sandbox gives a private one)
+	Files  []*os.File // descriptors 3, 4, ... of the process
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Spec says how to run one lesson's processes.
+//
+// Today a lesson is one process, the test binary, which holds both the
+// checks and the learner's code: it is the Learner, and runs with every
+// restriction. A trusted judge that shares only the learner's network (so
+// that checks talk to the learner over loopback) is meant to be a second
+// member; see docs/grading.md#the-sandbox.
+type Spec struct {
+	Learner Member
+	// Report is a file the learner may append to: the lesson's report.
+	// The sandbox sets harness.ReportEnv to where the learner sees it.
+	Report string
+	Limits Limits
+	Race   bool // the learner is built with the race detector
+}
+
+// Outcome is how a lesson's learner process ended.
+type Outcome struct {
+	Exited     bool          // it ran and ended by itself or was stopped; false if it never started
+	Code       int           // its exit code, or -1 if a signal ended it
+	Signal     string        // the signal that ended it, if one did
+	Limit      string        // the limit that stopped it or that it ran into, or ""
+	PeakMemory int64         // the most resident memory its processes used at once, as sampled
+	PeakTasks  int           // the most processes and threads it had at once, as sampled
+	CPU        time.Duration // processor time the learner's own process used
+}
+
+// Success reports whether the learner's process exited with code 0.
+func (o Outcome) Success() bool { return o.Exited && o.Code == 0 }
+
+// SandboxStatus says whether lessons run in the sandbox, and why not.
+type SandboxStatus struct {
+	On  bool
+	Why string // why it is off: "turned off with -sandbox=off", "the kernel refused ..."
+}
+
+func (s SandboxStatus) String() string {
+	if s.On {
+		return "sandbox on"
+	}
+	return "sandbox off: " + s.Why
+}
+
+var (
+	probeOnce   sync.Once
+	probeStatus SandboxStatus
+)
+
+// sandboxStatus returns whether the sandbox can be used here in the given
+// mode. The system is probed once per process, by setting up a sandbox and
+// taking it down, which takes a few milliseconds.
+func sandboxStatus(mode string) SandboxStatus {
+	if env := os.Getenv(SandboxEnv); strings.EqualFold(env, SandboxOff) && mode != SandboxOff {
+		return SandboxStatus{Why: "turned off with " + SandboxEnv + "=off"}
+	}
+	if mode == SandboxOff {
+		return SandboxStatus{Why: "turned off with -sandbox=off"}
+	}
+	probeOnce.Do(func() { probeStatus = probeSandbox() })
+	return probeStatus
+}
+
+// sandboxMode checks a -sandbox value.
+func sandboxMode(s string) (string, error) {
+	switch s {
+	case SandboxAuto, "":
+		return SandboxAuto, nil
+	case SandboxOff:
+		return SandboxOff, nil
+	}
+	return "", fmt.Errorf("-sandbox=%s: want auto or off", s)
+}
+
+// runLesson runs spec's processes, in the sandbox when status says it is
+// on, and waits for them, or until ctx ends, when everything is killed.
+// Whatever happens, no process the learner started outlives the call: in
+// the sandbox they die with its namespace, and elsewhere the whole tree is
+// killed.
+func runLesson(ctx context.Context, status SandboxStatus, spec Spec) (Outcome, error) {
+	if status.On {
+		return runSandboxed(ctx, spec)
+	}
+	return runPlain(ctx, spec)
+}

@@ -1,0 +1,808 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"udpbook/harness"
+)
+
+// How the sandbox is built on Linux. The grader starts itself again, as
+// `udpbook sandbox-init`, in a new user, network, PID, mount, IPC and UTS
+// namespace. That first process (the supervisor) brings up lo, makes every
+// mount read-only, mounts a private tmpfs on /tmp and a fresh /proc, and
+// starts itself once more, as `udpbook sandbox-exec`, in a nested PID and
+// mount namespace. That process mounts its own /proc, sets the limits,
+// gives up every capability for good and becomes the learner's process,
+// which is then process 1 of a namespace that holds nothing else it did
+// not start: it sees no grader and no supervisor. The supervisor watches
+// memory, processes and processor time, waits, and writes how the learner
+// ended to a pipe the grader reads. When it exits, the kernel kills every
+// process left in the namespace, and the network namespace, with every
+// socket in it, goes away.
+//
+// Where namespaces are not used, the supervisor still runs: it sets the
+// limits, watches, and, being the child subreaper of everything the
+// learner starts, kills the whole tree at the end.
+
+const (
+	initCommand = "sandbox-init" // the supervisor
+	execCommand = "sandbox-exec" // sets up the learner's process and becomes it
+
+	insideDir  = "/tmp/udpbook" // where the learner sees its executable and its report
+	insideWork = "/tmp/work"    // the learner's working folder
+	insideHome = "/tmp/home"    // the learner's HOME
+
+	// nobody is the user and group the learner's processes are, outside
+	// the sandbox, when the grader runs as root: mapping root to root
+	// would give the learner's code root's rights over every file it can
+	// see.
+	nobody = 65534
+
+	pollEvery = 50 * time.Millisecond
+)
+
+func init() {
+	// The hidden subcommands run before anything else in the grader, and
+	// before the tests when the grader's own test binary is started so.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case initCommand:
+			os.Exit(sandboxInit(os.Args[2:]))
+		case execCommand:
+			os.Exit(sandboxExec(os.Args[2:]))
+		}
+	}
+}
+
+// initConfig is what the grader tells the supervisor, and the supervisor
+// the learner's set-up.
+type initConfig struct {
+	Namespaces bool     // false: no sandbox, only the supervisor
+	Probe      bool     // set everything up, then exit without running a learner
+	Binary     string   // the learner's executable, as the grader sees it
+	Report     string   // the report file, as the grader sees it ("" for none)
+	Args       []string // the learner's arguments
+	Env        []string // the learner's environment
+	Dir        string   // the learner's working folder without namespaces
+	Files      int      // descriptors 4... of the supervisor that are the learner's 3...
+	Limits     Limits
+	Race       bool
+}
+
+// initStatus is what the supervisor writes to the grader on descriptor 3
+// before it exits.
+type initStatus struct {
+	Error   string `json:",omitempty"` // the sandbox could not be set up
+	Outcome Outcome
+}
+
+// probeSandbox sets a sandbox up and takes it down, and says whether that
+// worked, and if not, why.
+func probeSandbox() SandboxStatus {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	_, err := startInit(ctx, initConfig{Namespaces: true, Probe: true}, nil, io.Discard, &stderr)
+	if err != nil {
+		return SandboxStatus{Why: refusal(err)}
+	}
+	return SandboxStatus{On: true}
+}
+
+// refusal explains why the kernel refused the sandbox, with what to do
+// about it where that is known.
+func refusal(err error) string {
+	why := err.Error()
+	if b, _ := os.ReadFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); strings.TrimSpace(string(b)) == "1" && os.Geteuid() != 0 {
+		why += " (AppArmor restricts unprivileged user namespaces here: " +
+			"sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 lifts it)"
+	} else if b, _ := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); strings.TrimSpace(string(b)) == "0" && os.Geteuid() != 0 {
+		why += " (unprivileged user namespaces are turned off: sudo sysctl -w kernel.unprivileged_userns_clone=1)"
+	} else if b, _ := os.ReadFile("/proc/sys/user/max_user_namespaces"); strings.TrimSpace(string(b)) == "0" {
+		why += " (user.max_user_namespaces is 0)"
+	}
+	return why
+}
+
+func runSandboxed(ctx context.Context, spec Spec) (Outcome, error) {
+	return runSupervised(ctx, spec, true)
+}
+
+func runPlain(ctx context.Context, spec Spec) (Outcome, error) {
+	return runSupervised(ctx, spec, false)
+}
+
+func runSupervised(ctx context.Context, spec Spec, namespaces bool) (Outcome, error) {
+	m := spec.Learner
+	cfg := initConfig{
+		Namespaces: namespaces, Binary: m.Path, Report: spec.Report, Args: m.Args,
+		Dir: m.Dir, Files: len(m.Files), Limits: spec.Limits, Race: spec.Race,
+	}
+	var env []string
+	if namespaces {
+		env = append(sandboxEnv(), m.Env...)
+		env = append(env, harness.ReportEnv+"="+insideDir+"/report.jsonl")
+		if err := shareWithLearner(spec); err != nil {
+			return Outcome{}, err
+		}
+	} else {
+		env = append(os.Environ(), m.Env...)
+		if spec.Report != "" {
+			env = append(env, harness.ReportEnv+"="+spec.Report)
+		}
+	}
+	cfg.Env = env
+	return startInit(ctx, cfg, m.Files, m.Stdout, m.Stderr)
+}
+
+// sandboxEnv returns the environment a learner's process starts from in
+// the sandbox: none of the grader's variables but PATH and the locale, a
+// private HOME and TMPDIR, and no Go environment file.
+func sandboxEnv() []string {
+	env := []string{"HOME=" + insideHome, "TMPDIR=/tmp", "GOENV=off", "USER=learner"}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "PATH" || name == "LANG" || strings.HasPrefix(name, "LC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// shareWithLearner lets the supervisor, which is the learner's user,
+// reach the learner's executable and report: the folders that hold them
+// become traversable (not readable), and the report the learner's.
+func shareWithLearner(spec Spec) error {
+	if spec.Report != "" {
+		f, err := os.OpenFile(spec.Report, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("sandbox: create the report: %w", err)
+		}
+		f.Close()
+	}
+	uid, gid := learnerIDs()
+	for _, p := range []string{spec.Learner.Path, spec.Report} {
+		if p == "" {
+			continue
+		}
+		if err := os.Chmod(filepath.Dir(p), 0o711); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	if spec.Report != "" && os.Geteuid() == 0 {
+		if err := os.Chown(spec.Report, uid, gid); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// learnerIDs returns the user and group that the learner's processes are
+// outside the sandbox: the grader's own, or nobody's when the grader is
+// root.
+func learnerIDs() (uid, gid int) {
+	if os.Geteuid() == 0 {
+		return nobody, nobody
+	}
+	return os.Geteuid(), os.Getegid()
+}
+
+// startInit starts the supervisor with cfg, waits for it, and returns the
+// outcome it reports. When ctx ends, the supervisor is killed (with the
+// namespace) or told to kill its tree and exit (without).
+func startInit(ctx context.Context, cfg initConfig, files []*os.File, stdout, stderr io.Writer) (Outcome, error) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return Outcome{}, err
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return Outcome{}, fmt.Errorf("sandbox: %w", err)
+	}
+	defer statusR.Close()
+	cmd := exec.CommandContext(ctx, "/proc/self/exe", initCommand, string(b))
+	cmd.Args[0] = "udpbook"
+	cmd.Env = []string{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.ExtraFiles = append([]*os.File{statusW}, files...)
+	cmd.WaitDelay = 2 * time.Second
+	if cfg.Namespaces {
+		uid, gid := learnerIDs()
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID |
+				syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}},
+			Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
+			Setsid:      true,
+			Pdeathsig:   syscall.SIGKILL,
+		}
+		// Killing the supervisor ends the PID namespace, and with it
+		// every process in the sandbox.
+		cmd.Cancel = func() error { return cmd.Process.Kill() }
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+		// The supervisor kills its whole tree on SIGTERM; WaitDelay
+		// kills it if it does not.
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	}
+	if err := cmd.Start(); err != nil {
+		statusW.Close()
+		return Outcome{}, fmt.Errorf("start the sandbox: %w", err)
+	}
+	statusW.Close()
+	waitErr := cmd.Wait()
+	statusR.SetReadDeadline(time.Now().Add(time.Second))
+	raw, _ := io.ReadAll(io.LimitReader(statusR, 1<<20))
+	var st initStatus
+	if len(raw) == 0 || json.Unmarshal(raw, &st) != nil {
+		if ctx.Err() != nil {
+			return Outcome{Exited: true, Code: -1, Signal: "killed"}, nil
+		}
+		if cfg.Probe {
+			return Outcome{}, fmt.Errorf("the sandbox's supervisor failed: %v: %s", waitErr, strings.TrimSpace(fmt.Sprint(stderr)))
+		}
+		// The supervisor died without a word: as good as a crash.
+		return Outcome{Exited: true, Code: -1, Signal: fmt.Sprint(waitErr)}, nil
+	}
+	if st.Error != "" {
+		return Outcome{}, errors.New(st.Error)
+	}
+	return st.Outcome, nil
+}
+
+// sandboxInit is the supervisor. It reports on descriptor 3 and returns
+// the exit code.
+func sandboxInit(args []string) int {
+	status := os.NewFile(3, "status")
+	var st initStatus
+	finish := func(code int) int {
+		b, _ := json.Marshal(st)
+		status.Write(b)
+		status.Close()
+		return code
+	}
+	var cfg initConfig
+	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &cfg) != nil {
+		st.Error = "sandbox-init: bad arguments"
+		return finish(2)
+	}
+	closeOnExecFrom(3)
+	if cfg.Namespaces {
+		if err := setUpSandbox(cfg); err != nil {
+			st.Error = err.Error()
+			return finish(1)
+		}
+	} else if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		st.Error = fmt.Sprintf("become the subreaper: %v", err)
+		return finish(1)
+	}
+	out, err := supervise(cfg)
+	if err != nil {
+		st.Error = err.Error()
+		return finish(1)
+	}
+	st.Outcome = out
+	return finish(0)
+}
+
+// closeOnExecFrom marks every descriptor from fd on close-on-exec, so that
+// none the grader inherited reaches the learner's process.
+func closeOnExecFrom(fd int) {
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n >= fd {
+			syscall.CloseOnExec(n)
+		}
+	}
+}
+
+// setUpSandbox runs in the supervisor, in the new namespaces, with every
+// capability there: it builds what the learner's process will see.
+func setUpSandbox(cfg initConfig) error {
+	if err := loopbackUp(); err != nil {
+		return fmt.Errorf("bring up lo: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make the mounts private: %w", err)
+	}
+	// Open what the learner needs from the grader's temporary folder
+	// before a private /tmp hides it.
+	var shared []struct {
+		fd       int
+		inside   string
+		writable bool
+	}
+	for _, f := range []struct {
+		path, inside string
+		writable     bool
+	}{
+		{cfg.Binary, insideDir + "/" + filepath.Base(cfg.Binary), false},
+		{cfg.Report, insideDir + "/report.jsonl", true},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fd, err := unix.Open(f.path, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f.path, err)
+		}
+		defer unix.Close(fd)
+		shared = append(shared, struct {
+			fd       int
+			inside   string
+			writable bool
+		}{fd, f.inside, f.writable})
+	}
+	// Every file read-only: the workbook, the grader, HOME, the Go
+	// environment file, everything.
+	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, &ro); err != nil {
+		return fmt.Errorf("make the files read-only: %w", err)
+	}
+	opts := "mode=0755"
+	if cfg.Limits.TempSpace > 0 {
+		opts += ",size=" + strconv.FormatInt(cfg.Limits.TempSpace, 10)
+	}
+	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount a private /tmp: %w", err)
+	}
+	for _, d := range []string{insideDir, insideWork, insideHome} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, s := range shared {
+		if err := os.WriteFile(s.inside, nil, 0o644); err != nil {
+			return err
+		}
+		if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", s.fd), s.inside, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", s.inside, err)
+		}
+		if s.writable {
+			rw := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+			if err := unix.MountSetattr(unix.AT_FDCWD, s.inside, 0, &rw); err != nil {
+				return fmt.Errorf("make %s writable: %w", s.inside, err)
+			}
+		}
+	}
+	// A /proc of this PID namespace, for the supervisor to watch the
+	// learner's processes.
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	// A /sys that shows this network namespace's interfaces, where the
+	// kernel allows it; otherwise the read-only one stays.
+	unix.Mount("sysfs", "/sys", "sysfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_RDONLY, "")
+	return nil
+}
+
+// loopbackUp brings up lo, the only interface of a new network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// supervise starts the learner's process, watches it and everything it
+// starts, waits for it, and in the end leaves nothing running.
+func supervise(cfg initConfig) (Outcome, error) {
+	b, _ := json.Marshal(cfg)
+	setupR, setupW, err := os.Pipe()
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer setupR.Close()
+	cmd := exec.Command("/proc/self/exe", execCommand, string(b))
+	cmd.Args[0] = "udpbook"
+	// The learner's environment goes in cfg: in this process's own, the
+	// key's variable would have the harness, which the grader links,
+	// take the key for itself.
+	cmd.Env = []string{}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	for i := 0; i < cfg.Files; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(4+i), "learner"))
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, setupW)
+	if cfg.Namespaces {
+		cmd.Dir = insideWork
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
+	} else {
+		cmd.Dir = cfg.Dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+
+	// Signals: without namespaces the grader asks for the end with
+	// SIGTERM; the others a learner might send are ignored.
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+
+	if err := cmd.Start(); err != nil {
+		setupW.Close()
+		return Outcome{}, fmt.Errorf("start the learner's process: %w", err)
+	}
+	setupW.Close()
+	// The set-up writes why it failed, or nothing: its end of the pipe
+	// closes when it becomes the learner's process.
+	why, _ := io.ReadAll(io.LimitReader(setupR, 64<<10))
+	if len(why) > 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return Outcome{}, errors.New(string(why))
+	}
+	if cfg.Probe {
+		if err := cmd.Wait(); err != nil {
+			return Outcome{}, fmt.Errorf("sandbox set-up: %w", err)
+		}
+		return Outcome{Exited: true}, nil
+	}
+
+	w := &watcher{cfg: cfg, learner: cmd.Process.Pid}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.watch(done, term)
+	}()
+	cmd.Wait()
+	close(done)
+	wg.Wait()
+	if !cfg.Namespaces {
+		killDescendants()
+	}
+
+	out := Outcome{Exited: true, Code: cmd.ProcessState.ExitCode(), PeakMemory: w.peakMemory, PeakTasks: w.peakTasks, Limit: w.limit}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		out.Signal = ws.Signal().String()
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		out.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if out.Limit == "" && out.Signal != "" && cfg.Limits.CPU > 0 && out.CPU >= cfg.Limits.CPU-time.Second/10 {
+		out.Limit = LimitCPU
+	}
+	if out.Limit == "" && cfg.Namespaces {
+		out.Limit = tempLimit(cfg.Limits)
+	}
+	return out, nil
+}
+
+// watcher samples the learner's processes and stops them at a limit.
+type watcher struct {
+	cfg        initConfig
+	learner    int
+	limit      string
+	peakMemory int64
+	peakTasks  int
+}
+
+func (w *watcher) watch(done <-chan struct{}, term <-chan os.Signal) {
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	l := w.cfg.Limits
+	for {
+		select {
+		case <-done:
+			return
+		case <-term:
+			if w.cfg.Namespaces {
+				w.stop()
+			} else {
+				killDescendants()
+			}
+			os.Exit(0)
+		case <-tick.C:
+		}
+		procs := descendants(os.Getpid())
+		var mem int64
+		tasks := 0
+		hot := false
+		for _, p := range procs {
+			mem += p.rss
+			tasks += p.threads
+			if l.CPU > 0 && p.cpu >= l.CPU {
+				hot = true
+			}
+		}
+		w.peakMemory = max(w.peakMemory, mem)
+		w.peakTasks = max(w.peakTasks, tasks)
+		switch {
+		case l.Memory > 0 && mem > l.Memory:
+			w.limit = LimitMemory
+		case l.Processes > 0 && tasks >= l.Processes:
+			w.limit = LimitProcesses
+		case hot:
+			w.limit = LimitCPU
+		default:
+			continue
+		}
+		w.stop()
+		return
+	}
+}
+
+// stop kills the learner's processes: in a namespace, its process 1, whose
+// end takes every other process with it; without, the whole tree.
+func (w *watcher) stop() {
+	if w.cfg.Namespaces {
+		unix.Kill(w.learner, unix.SIGKILL)
+		return
+	}
+	for _, p := range descendants(os.Getpid()) {
+		unix.Kill(p.pid, unix.SIGKILL)
+	}
+}
+
+// proc is one process as /proc/PID/stat shows it.
+type proc struct {
+	pid, ppid, threads int
+	rss                int64
+	cpu                time.Duration
+}
+
+var (
+	pageSize = int64(os.Getpagesize())
+	clockTck = time.Second / 100 // USER_HZ, 100 on every Linux Go supports
+)
+
+// descendants returns the processes below pid, from /proc.
+func descendants(pid int) []proc {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]proc{}
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 22 {
+			continue
+		}
+		p := proc{pid: n}
+		p.ppid, _ = strconv.Atoi(f[1])
+		p.threads, _ = strconv.Atoi(f[17])
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		p.cpu = time.Duration(utime+stime) * clockTck
+		rss, _ := strconv.ParseInt(f[21], 10, 64)
+		p.rss = rss * pageSize
+		children[p.ppid] = append(children[p.ppid], p)
+	}
+	var all []proc
+	queue := []int{pid}
+	for len(queue) > 0 {
+		next := queue[0]
+		queue = queue[1:]
+		for _, c := range children[next] {
+			all = append(all, c)
+			queue = append(queue, c.pid)
+		}
+	}
+	return all
+}
+
+// killDescendants kills every process below the supervisor, which, as the
+// child subreaper, inherits those whose parents die, and reaps them. A
+// process that starts another while it is being killed is caught on the
+// next round.
+func killDescendants() {
+	for round := 0; round < 100; round++ {
+		ps := descendants(os.Getpid())
+		for _, p := range ps {
+			unix.Kill(p.pid, unix.SIGKILL)
+		}
+		for {
+			pid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
+		}
+		if len(ps) == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// tempLimit says whether the learner filled the private /tmp or wrote a
+// file as large as the limit allows.
+func tempLimit(l Limits) string {
+	var st unix.Statfs_t
+	if l.TempSpace > 0 && unix.Statfs("/tmp", &st) == nil && int64(st.Bavail)*st.Bsize < 64<<10 {
+		return LimitTempSpace
+	}
+	if l.FileSize <= 0 {
+		return ""
+	}
+	found, seen := "", 0
+	filepath.WalkDir("/tmp", func(path string, d fs.DirEntry, err error) error {
+		seen++
+		if err != nil || found != "" || seen > 10000 {
+			return filepath.SkipAll
+		}
+		if info, err := d.Info(); err == nil && info.Mode().IsRegular() && info.Size() >= l.FileSize {
+			found = LimitFileSize
+		}
+		return nil
+	})
+	return found
+}
+
+// sandboxExec sets up the learner's process and becomes it. In the
+// sandbox it is process 1 of its own PID namespace. It writes why it
+// failed, if it does, to its last descriptor.
+func sandboxExec(args []string) int {
+	// Capabilities belong to a thread: the one that gives them up must be
+	// the one that starts the learner's program.
+	runtime.LockOSThread()
+	var cfg initConfig
+	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &cfg) != nil {
+		return 2
+	}
+	setup := os.NewFile(uintptr(3+cfg.Files), "setup")
+	fail := func(err error) int {
+		fmt.Fprint(setup, err.Error())
+		return 125
+	}
+	if cfg.Namespaces {
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fail(fmt.Errorf("mount the learner's /proc: %w", err))
+		}
+	}
+	if err := setLimits(cfg); err != nil {
+		return fail(err)
+	}
+	if cfg.Namespaces {
+		if err := dropCapabilities(); err != nil {
+			return fail(err)
+		}
+	}
+	closeOnExecFrom(3 + cfg.Files)
+	if cfg.Probe {
+		return 0
+	}
+	path := cfg.Binary
+	if cfg.Namespaces {
+		path = insideDir + "/" + filepath.Base(cfg.Binary)
+	}
+	err := unix.Exec(path, append([]string{path}, cfg.Args...), cfg.Env)
+	return fail(fmt.Errorf("start %s: %w", path, err))
+}
+
+// setLimits sets the resource limits of the learner's process, which its
+// children inherit.
+func setLimits(cfg initConfig) error {
+	l := cfg.Limits
+	set := func(name string, res int, v uint64) error {
+		if err := unix.Setrlimit(res, &unix.Rlimit{Cur: v, Max: v}); err != nil {
+			return fmt.Errorf("set the limit on %s: %w", name, err)
+		}
+		return nil
+	}
+	if err := set("core files", unix.RLIMIT_CORE, 0); err != nil {
+		return err
+	}
+	if l.Memory > 0 {
+		// The address space cannot be limited under the race detector,
+		// which reserves terabytes; the data segment can. Its shadow
+		// memory takes up to three times the heap, so the race detector
+		// gets four times as much. The watcher names the limit from the
+		// resident memory, which the data limit keeps in bounds between
+		// two samples.
+		data := l.Memory
+		if cfg.Race {
+			data *= 4
+		}
+		if err := set("memory", unix.RLIMIT_DATA, uint64(data)); err != nil {
+			return err
+		}
+	}
+	// The process count of a user counts across the whole system, except
+	// in a user namespace of its own: only there can it be limited.
+	if l.Processes > 0 && cfg.Namespaces {
+		if err := set("processes", unix.RLIMIT_NPROC, uint64(l.Processes)); err != nil {
+			return err
+		}
+	}
+	if l.OpenFiles > 0 {
+		if err := set("open files", unix.RLIMIT_NOFILE, uint64(l.OpenFiles)); err != nil {
+			return err
+		}
+	}
+	if l.FileSize > 0 {
+		if err := set("file size", unix.RLIMIT_FSIZE, uint64(l.FileSize)); err != nil {
+			return err
+		}
+	}
+	if l.CPU > 0 {
+		// The watcher stops a process at the limit and names it; the
+		// kernel's limit, a little later, is there in case it cannot.
+		secs := uint64((l.CPU+time.Second-1)/time.Second) + 2
+		if err := set("processor time", unix.RLIMIT_CPU, secs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Secure bits (linux/securebits.h): root in the namespace gets no
+// capabilities from exec, and the bits cannot be changed back.
+const (
+	secbitNoroot                  = 1 << 0
+	secbitNorootLocked            = 1 << 1
+	secbitNoSetuidFixup           = 1 << 2
+	secbitNoSetuidFixupLocked     = 1 << 3
+	secbitKeepCapsLocked          = 1 << 5
+	secbitNoCapAmbientRaise       = 1 << 6
+	secbitNoCapAmbientRaiseLocked = 1 << 7
+	lockedSecureBits              = secbitNoroot | secbitNorootLocked | secbitNoSetuidFixup | secbitNoSetuidFixupLocked | secbitKeepCapsLocked | secbitNoCapAmbientRaise | secbitNoCapAmbientRaiseLocked
+)
+
+// dropCapabilities gives up, for this thread and every program it will
+// run, every capability in the sandbox's user namespace: the learner's
+// code cannot remount, unmount, or change the network.
+func dropCapabilities() error {
+	if err := unix.Prctl(unix.PR_SET_SECUREBITS, lockedSecureBits, 0, 0, 0); err != nil {
+		return fmt.Errorf("set the secure bits: %w", err)
+	}
+	for c := 0; c < 64; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			if errors.Is(err, unix.EINVAL) {
+				break // past the last capability this kernel knows
+			}
+			return fmt.Errorf("drop capability %d: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear the ambient capabilities: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &data[0]); err != nil {
+		return fmt.Errorf("drop the capabilities: %w", err)
+	}
+	return nil
+}
