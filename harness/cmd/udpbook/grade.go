@@ -294,6 +294,8 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		}
 	}
 	text := output.String()
+	stopped := running != "" || (!usage.Success() && len(lines) == 0)
+	limit := limitHit(usage, res, text)
 	timedOut := runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after")
 	switch {
 	case timedOut:
@@ -301,13 +303,17 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
 			"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound))
-	case limitHit(usage, text, running != "" || (!usage.Success() && len(lines) == 0)) != "":
+	case limit != "":
 		res.State = OverLimit
-		res.Limit = limits.Describe(limitHit(usage, text, true))
-		res.Detail = "your code " + res.Limit + ", more than the grader allows; the lesson was stopped"
+		res.Limit = limits.Describe(limit)
+		if usage.Limit != "" || stopped {
+			res.Detail = "your code " + res.Limit + ", more than the grader allows, and was stopped"
+		} else {
+			res.Detail = "your code " + res.Limit + ", more than the grader allows: the system refused it what it asked for past the limit"
+		}
 		markRunning(string(harness.Fail), "the lesson was stopped while this check ran: your code "+res.Limit+
 			" (the grader's limit)")
-	case running != "" || (!usage.Success() && len(lines) == 0):
+	case stopped:
 		res.State = Crashed
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
@@ -321,17 +327,22 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	return res
 }
 
-// limitHit returns the limit the learner's process ran into: the one the
-// sandbox stopped it at, or, when the lesson ended early (stopped), the one
-// its last words name.
-func limitHit(usage Outcome, output string, stopped bool) string {
+// limitHit returns the limit the learner's code ran into: the one the
+// sandbox stopped it at, or, when a check did not pass, the one that the
+// checks' messages or the lesson's last words name.
+func limitHit(usage Outcome, res LessonResult, output string) string {
 	if usage.Limit != "" {
 		return usage.Limit
 	}
-	if stopped {
-		return limitFromText(output)
+	if _, failed := res.FirstFailure(); !failed {
+		return ""
 	}
-	return ""
+	var b strings.Builder
+	for _, c := range res.Checks {
+		b.WriteString(c.Message + "\n")
+	}
+	b.WriteString(output)
+	return limitFromText(b.String())
 }
 
 // watchReport tells Progress how many checks have ended, as the report

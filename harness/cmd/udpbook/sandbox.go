@@ -96,22 +96,35 @@ func size(n int64) string {
 
 // limitSignatures are what a process prints, or a check reports, when it
 // ran into a limit without being stopped by the sandbox: the runtime's
-// and the race detector's last words, and the errors calls return.
-var limitSignatures = []struct{ text, kind string }{
-	{"ThreadSanitizer failed to allocate", LimitMemory},
-	{"fatal error: runtime: out of memory", LimitMemory},
-	{"runtime: failed to create new OS thread", LimitProcesses},
-	{"pthread_create failed", LimitProcesses},
-	{"too many open files", LimitOpenFiles},
-	{"file too large", LimitFileSize},
-	{"no space left on device", LimitTempSpace},
+// and the race detector's last words, and the errors calls return. Each
+// is a set of strings that must all be on one line.
+var limitSignatures = []struct {
+	text []string
+	kind string
+}{
+	{[]string{"ThreadSanitizer failed to allocate"}, LimitMemory},
+	{[]string{"fatal error: ", "out of memory"}, LimitMemory},
+	{[]string{"cannot allocate memory"}, LimitMemory},
+	{[]string{"failed to create new OS thread", "errno=12"}, LimitMemory}, // ENOMEM: a thread's stack did not fit
+	{[]string{"failed to create new OS thread"}, LimitProcesses},
+	{[]string{"pthread_create failed"}, LimitProcesses},
+	{[]string{"fork/exec", "resource temporarily unavailable"}, LimitProcesses},
+	{[]string{"too many open files"}, LimitOpenFiles},
+	{[]string{"file too large"}, LimitFileSize},
+	{[]string{"no space left on device"}, LimitTempSpace},
 }
 
 // limitFromText returns the limit that text shows was hit, or "".
 func limitFromText(text string) string {
 	for _, s := range limitSignatures {
-		if strings.Contains(text, s.text) {
-			return s.kind
+		for _, line := range strings.Split(text, "\n") {
+			all := true
+			for _, part := range s.text {
+				all = all && strings.Contains(line, part)
+			}
+			if all {
+				return s.kind
+			}
 		}
 	}
 	return ""

@@ -529,6 +529,12 @@ func (w *watcher) watch(done <-chan struct{}, term <-chan os.Signal) {
 		procs := descendants(os.Getpid())
 		var mem int64
 		tasks := 0
+		if w.cfg.Namespaces {
+			// Every process in the sandbox is the same user in its own
+			// user namespace, and counts against the limit: the
+			// supervisor's threads too.
+			tasks = selfThreads()
+		}
 		hot := false
 		for _, p := range procs {
 			mem += p.rss
@@ -564,6 +570,12 @@ func (w *watcher) stop() {
 	for _, p := range descendants(os.Getpid()) {
 		unix.Kill(p.pid, unix.SIGKILL)
 	}
+}
+
+// selfThreads returns how many threads the supervisor has.
+func selfThreads() int {
+	entries, _ := os.ReadDir("/proc/self/task")
+	return len(entries)
 }
 
 // proc is one process as /proc/PID/stat shows it.
@@ -725,14 +737,15 @@ func setLimits(cfg initConfig) error {
 	}
 	if l.Memory > 0 {
 		// The address space cannot be limited under the race detector,
-		// which reserves terabytes; the data segment can. Its shadow
-		// memory takes up to three times the heap, so the race detector
-		// gets four times as much. The watcher names the limit from the
-		// resident memory, which the data limit keeps in bounds between
-		// two samples.
-		data := l.Memory
+		// which reserves terabytes; the data segment can (measured: a
+		// race-detector binary needs 512 MiB of it to start, and maps
+		// about 4 GiB for a 1 GiB heap). The watcher stops the learner
+		// at the limit on resident memory and names it; the data limit,
+		// twice that (four times under the race detector), keeps memory
+		// in bounds between two samples.
+		data := 2 * l.Memory
 		if cfg.Race {
-			data *= 4
+			data = 4 * l.Memory
 		}
 		if err := set("memory", unix.RLIMIT_DATA, uint64(data)); err != nil {
 			return err

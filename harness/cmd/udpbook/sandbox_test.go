@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"udpbook/harness/registry"
+)
+
+// TestMain gives the grader's tests a temporary folder of their own.
+// Graders share their copies of the workbook's files in the system's
+// temporary folder; on a machine where other copies of the workbook are
+// being tested at the same time, one of their tests that plants a
+// tampered copy there (as a learner's code could without the sandbox)
+// would otherwise change what these tests build. The folder is
+// traversable by all, like /tmp, for the sandbox's user.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "udpbook-grader-test-")
+	if err == nil && os.Chmod(dir, 0o711) == nil {
+		os.Setenv("TMPDIR", dir)
+	}
+	code := m.Run()
+	if err == nil {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// plant grades lesson 01 with g, its echoserver.go replaced by the
+// testdata file name after every key of repl is replaced by its value.
+func plant(t *testing.T, g *Grader, name string, repl map[string]string) LessonResult {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	src := string(b)
+	for k, v := range repl {
+		src = strings.ReplaceAll(src, k, v)
+	}
+	file := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
+	g.Overlay = map[string]string{"lessons/01-echo-server/echoserver.go": file}
+	return g.Grade(context.Background(), []registry.Lesson{lesson(t, "01")})[0]
+}
+
+// uniqueToken returns a string no other process on the machine has in its
+// command line.
+func uniqueToken(t *testing.T) string {
+	b := make([]byte, 8)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return "udpbook" + hex.EncodeToString(b)
+}
+
+// checkMessage returns the message of the check with the given ID.
+func checkMessage(r LessonResult, id string) string {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// table prints r as the grader does, without colour.
+func table(r LessonResult) string {
+	var b bytes.Buffer
+	printTable(&b, []LessonResult{r}, palette{})
+	return b.String()
+}
+
+func TestSandboxOffGradesAndSaysSo(t *testing.T) {
+	t.Setenv(SandboxEnv, "off")
+	dir := t.TempDir()
+	report := filepath.Join(dir, "results.json")
+	var out, errs bytes.Buffer
+	code := run([]string{"check", "-race=off", "-no-progress", "-solutions", "-json", report, "01"}, &out, &errs)
+	if code != 0 {
+		t.Fatalf("exit code %d for the solution with the sandbox off, want 0:\n%s%s", code, out.String(), errs.String())
+	}
+	const why = "turned off with " + SandboxEnv + "=off"
+	if n := strings.Count(out.String(), "sandbox off: "+why); n != 1 {
+		t.Errorf("the output says %d times that the sandbox is off, want once:\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), "01 echo server   11/11") {
+		t.Errorf("the solution is not graded full with the sandbox off:\n%s", out.String())
+	}
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	var rep JSONReport
+	require.NoError(t, json.Unmarshal(b, &rep))
+	if rep.Sandbox.On || rep.Sandbox.Why != why || rep.Score != rep.MaxScore || rep.Score == 0 {
+		t.Errorf("JSON report: sandbox %+v, score %d/%d; want off, %q, full marks", rep.Sandbox, rep.Score, rep.MaxScore, why)
+	}
+
+	// The flag does the same, and a stub is still graded as one.
+	t.Setenv(SandboxEnv, "")
+	g := grader(t)
+	g.Sandbox = SandboxOff
+	if s := g.SandboxStatus(); s.On || s.Why != "turned off with -sandbox=off" {
+		t.Errorf("-sandbox=off: status %+v", s)
+	}
+	r := g.Grade(context.Background(), []registry.Lesson{lesson(t, "01")})[0]
+	if r.State != NotStarted {
+		t.Errorf("the stub with -sandbox=off: state %q, want %q\n%s", r.State, NotStarted, r.Detail)
+	}
+	if code := run([]string{"check", "-sandbox=maybe", "01"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "want auto or off") {
+		t.Errorf("-sandbox=maybe: exit %d, stderr %q", code, errs.String())
+	}
+}
