@@ -116,7 +116,7 @@ type Grader struct {
 	Overlay   map[string]string
 	Jobs      int // lessons graded at once
 	Progress  func(l registry.Lesson, event string)
-	Sandbox   string  // SandboxAuto (the default) or SandboxOff
+	Sandbox   string  // SandboxAuto (the default), SandboxOn or SandboxOff
 	Limits    *Limits // what a lesson's learner process may use; nil means DefaultLimits
 
 	statusOnce sync.Once
@@ -188,6 +188,11 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	defer os.RemoveAll(tmp)
 
+	if g.Sandbox == SandboxOn {
+		if s := g.SandboxStatus(); !s.On {
+			return g.fail(res, NotGradable, "-sandbox=on, and there is no sandbox here: "+s.Why)
+		}
+	}
 	if why, err := screen(g.Root, g.learnerDir(l)); err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	} else if why != "" {

@@ -106,7 +106,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 25*time.Second, "how long one lesson's checks may run before the lesson is stopped")
-	fs.StringVar(&o.sandbox, "sandbox", SandboxAuto, "run each lesson's code in a sandbox where the system allows it (Linux): auto, or off (as "+SandboxEnv+"=off does)")
+	fs.StringVar(&o.sandbox, "sandbox", SandboxAuto, "run each lesson's code in a sandbox (Linux): auto (where the system allows it), on (grade nothing without it), or off (as "+SandboxEnv+"=off does)")
 	fs.IntVar(&o.jobs, "jobs", 2*runtime.NumCPU(), "how many lessons to grade at once (lessons spend much of their time waiting on timers)")
 	return fs
 }

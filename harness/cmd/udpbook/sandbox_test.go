@@ -112,7 +112,24 @@ func TestSandboxOffGradesAndSaysSo(t *testing.T) {
 	if r.State != NotStarted {
 		t.Errorf("the stub with -sandbox=off: state %q, want %q\n%s", r.State, NotStarted, r.Detail)
 	}
-	if code := run([]string{"check", "-sandbox=maybe", "01"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "want auto or off") {
+	if code := run([]string{"check", "-sandbox=maybe", "01"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "want auto, on or off") {
 		t.Errorf("-sandbox=maybe: exit %d, stderr %q", code, errs.String())
+	}
+}
+
+// The Classroom workflow lifts Ubuntu's AppArmor restriction on user
+// namespaces before any grading, and grades only in the sandbox.
+func TestClassroomGradesInTheSandbox(t *testing.T) {
+	var b bytes.Buffer
+	writeClassroom(&b)
+	wf := b.String()
+	lift := strings.Index(wf, "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+	guard := strings.Index(wf, `if [ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]`)
+	grade := strings.Index(wf, "udpbook-grader check")
+	if lift < 0 || guard < 0 || guard > lift || grade < lift {
+		t.Errorf("the workflow does not lift the restriction, guarded, before grading:\n%s", wf)
+	}
+	if n, m := strings.Count(wf, "udpbook-grader check -sandbox=on "), len(registry.Lessons()); n != m {
+		t.Errorf("%d of %d lessons graded with -sandbox=on", n, m)
 	}
 }
