@@ -135,28 +135,44 @@ func limitFromText(text string) string {
 type Member struct {
 	Path   string     // the executable
 	Args   []string   // its arguments, without the name
-	Env    []string   // its whole environment (the sandbox adds HOME, TMPDIR and GOENV)
-	Dir    string     // its working folder where there is no sandbox (the sandbox gives a private one)
+	Env    []string   // its own variables, added to the grader's environment (in the sandbox, the learner's to a bare one)
+	Dir    string     // its working folder (in the sandbox the learner gets a private one)
 	Files  []*os.File // descriptors 3, 4, ... of the process
 	Stdout io.Writer
 	Stderr io.Writer
 }
 
-// Spec says how to run one lesson's processes.
+// Spec says how to run one lesson's processes: the learner's, which runs
+// the learner's code under every restriction, and optionally a judge's.
 //
 // Today a lesson is one process, the test binary, which holds both the
-// checks and the learner's code: it is the Learner, and runs with every
-// restriction. A trusted judge that shares only the learner's network (so
-// that checks talk to the learner over loopback) is meant to be a second
-// member; see docs/grading.md#the-sandbox.
+// checks and the learner's code: it is the Learner. Where the checks run
+// in a process of their own, that process is the Judge: trusted, it shares
+// only the learner's network namespace (so that the checks talk to the
+// learner over loopback), runs with the grader's user, files and
+// environment and without limits, and, in a PID namespace above the
+// learner's, sees the learner's processes while they cannot see it. The
+// judge starts first; the learner starts once the judge closes the
+// descriptor named in its JudgeReadyEnv variable (or ends). The lesson
+// ends when the judge does: the learner then has JudgeGrace to end by
+// itself before it is killed with everything it started.
 type Spec struct {
 	Learner Member
-	// Report is a file the learner may append to: the lesson's report.
-	// The sandbox sets harness.ReportEnv to where the learner sees it.
+	Judge   *Member
+	// Report is the lesson's report file: the judge, or without one the
+	// learner, appends to it, and finds it in harness.ReportEnv.
 	Report string
 	Limits Limits
 	Race   bool // the learner is built with the race detector
 }
+
+// JudgeReadyEnv names the variable that tells a judge which of its
+// descriptors to close once the learner's process may start: "fd5".
+const JudgeReadyEnv = "UDPBOOK_JUDGE_READY"
+
+// JudgeGrace is how long the learner's process may take to end by itself
+// once the judge has ended.
+const JudgeGrace = time.Second
 
 // Outcome is how a lesson's learner process ended.
 type Outcome struct {
@@ -167,6 +183,7 @@ type Outcome struct {
 	PeakMemory int64         // the most resident memory its processes used at once, as sampled
 	PeakTasks  int           // the most processes and threads it had at once, as sampled
 	CPU        time.Duration // processor time the learner's own process used
+	Judge      *Outcome      `json:",omitempty"` // how the judge ended, if there was one
 }
 
 // Success reports whether the learner's process exited with code 0.

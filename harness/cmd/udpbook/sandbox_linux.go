@@ -87,6 +87,25 @@ type initConfig struct {
 	Files      int      // descriptors 4... of the supervisor that are the learner's 3...
 	Limits     Limits
 	Race       bool
+	Judge      *judgeConfig `json:",omitempty"`
+
+	// For `udpbook sandbox-exec`: which process to become, and the
+	// descriptor on which to say why it could not.
+	Role    string `json:",omitempty"` // "learner" (the default) or "judge"
+	SetupFD int    `json:",omitempty"`
+}
+
+// judgeConfig is the judge's part of initConfig.
+type judgeConfig struct {
+	Self      bool   // the judge is the grader's own program
+	Binary    string // otherwise, the judge's program, as the grader sees it
+	Args      []string
+	Env       []string
+	Dir       string
+	Files     int // the supervisor's descriptors after the learner's are the judge's 3...
+	Stdout    int // the supervisor's descriptor for the judge's output
+	Stderr    int
+	ReadyFrom int // the judge's descriptor to close when the learner may start
 }
 
 // initStatus is what the supervisor writes to the grader on descriptor 3
@@ -138,21 +157,80 @@ func runSupervised(ctx context.Context, spec Spec, namespaces bool) (Outcome, er
 		Namespaces: namespaces, Binary: m.Path, Report: spec.Report, Args: m.Args,
 		Dir: m.Dir, Files: len(m.Files), Limits: spec.Limits, Race: spec.Race,
 	}
-	var env []string
-	if namespaces {
-		env = append(sandboxEnv(), m.Env...)
-		env = append(env, harness.ReportEnv+"="+insideDir+"/report.jsonl")
+	report := spec.Report
+	if namespaces && report != "" {
+		report = insideDir + "/report.jsonl"
 		if err := shareWithLearner(spec); err != nil {
 			return Outcome{}, err
 		}
+	}
+	var env []string
+	if namespaces {
+		env = append(sandboxEnv(), m.Env...)
 	} else {
 		env = append(os.Environ(), m.Env...)
-		if spec.Report != "" {
-			env = append(env, harness.ReportEnv+"="+spec.Report)
-		}
+	}
+	if spec.Judge == nil && report != "" {
+		env = append(env, harness.ReportEnv+"="+report)
 	}
 	cfg.Env = env
-	return startInit(ctx, cfg, m.Files, m.Stdout, m.Stderr)
+	files := m.Files
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	if j := spec.Judge; j != nil {
+		jc := &judgeConfig{Binary: j.Path, Args: j.Args, Dir: j.Dir, Files: len(j.Files)}
+		if self, err := os.Executable(); err == nil && self == j.Path {
+			jc.Self = true
+		}
+		jc.Env = append(os.Environ(), j.Env...)
+		if report != "" {
+			jc.Env = append(jc.Env, harness.ReportEnv+"="+report)
+		}
+		files = append(append([]*os.File(nil), m.Files...), j.Files...)
+		// The judge's output goes through pipes of its own, not mixed
+		// with the learner's; one pipe where both go to one writer, as
+		// os/exec does.
+		pipe := func(w io.Writer) (int, error) {
+			if w == nil {
+				return 0, nil // none: /dev/null
+			}
+			r, pw, err := os.Pipe()
+			if err != nil {
+				return 0, fmt.Errorf("sandbox: %w", err)
+			}
+			copied := make(chan struct{})
+			go func() {
+				io.Copy(w, r)
+				close(copied)
+			}()
+			closers = append(closers, func() {
+				pw.Close()
+				select {
+				case <-copied:
+				case <-time.After(time.Second):
+				}
+				r.Close()
+			})
+			files = append(files, pw)
+			return 3 + len(files), nil
+		}
+		var err error
+		if jc.Stdout, err = pipe(j.Stdout); err != nil {
+			return Outcome{}, err
+		}
+		jc.Stderr = jc.Stdout
+		if j.Stderr != j.Stdout {
+			if jc.Stderr, err = pipe(j.Stderr); err != nil {
+				return Outcome{}, err
+			}
+		}
+		cfg.Judge = jc
+	}
+	return startInit(ctx, cfg, files, m.Stdout, m.Stderr)
 }
 
 // sandboxEnv returns the environment a learner's process starts from in
@@ -181,7 +259,13 @@ func shareWithLearner(spec Spec) error {
 		f.Close()
 	}
 	uid, gid := learnerIDs()
-	for _, p := range []string{spec.Learner.Path, spec.Report} {
+	paths := []string{spec.Learner.Path, spec.Report}
+	if spec.Judge != nil {
+		if self, _ := os.Executable(); spec.Judge.Path != self {
+			paths = append(paths, spec.Judge.Path)
+		}
+	}
+	for _, p := range paths {
 		if p == "" {
 			continue
 		}
@@ -339,6 +423,7 @@ func setUpSandbox(cfg initConfig) error {
 	}{
 		{cfg.Binary, insideDir + "/" + filepath.Base(cfg.Binary), false},
 		{cfg.Report, insideDir + "/report.jsonl", true},
+		{judgeBinary(cfg), insideDir + "/judge-" + filepath.Base(judgeBinary(cfg)), false},
 	} {
 		if f.path == "" {
 			continue
@@ -397,6 +482,15 @@ func setUpSandbox(cfg initConfig) error {
 	return nil
 }
 
+// judgeBinary returns the judge's program where the sandbox must show it
+// to the judge, or "": the grader's own it runs as /proc/self/exe.
+func judgeBinary(cfg initConfig) string {
+	if cfg.Judge == nil || cfg.Judge.Self {
+		return ""
+	}
+	return cfg.Judge.Binary
+}
+
 // loopbackUp brings up lo, the only interface of a new network namespace.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -415,52 +509,96 @@ func loopbackUp() error {
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
-// supervise starts the learner's process, watches it and everything it
-// starts, waits for it, and in the end leaves nothing running.
+// supervise starts the judge's process, if there is one, and the
+// learner's, watches the learner's and everything it starts, waits, and in
+// the end leaves nothing running.
 func supervise(cfg initConfig) (Outcome, error) {
-	b, _ := json.Marshal(cfg)
-	setupR, setupW, err := os.Pipe()
-	if err != nil {
-		return Outcome{}, err
-	}
-	defer setupR.Close()
-	cmd := exec.Command("/proc/self/exe", execCommand, string(b))
-	cmd.Args[0] = "udpbook"
-	// The learner's environment goes in cfg: in this process's own, the
-	// key's variable would have the harness, which the grader links,
-	// take the key for itself.
-	cmd.Env = []string{}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	for i := 0; i < cfg.Files; i++ {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(4+i), "learner"))
-	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, setupW)
-	if cfg.Namespaces {
-		cmd.Dir = insideWork
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
-	} else {
-		cmd.Dir = cfg.Dir
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	}
-
 	// Signals: without namespaces the grader asks for the end with
 	// SIGTERM; the others a learner might send are ignored.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 
-	if err := cmd.Start(); err != nil {
-		setupW.Close()
-		return Outcome{}, fmt.Errorf("start the learner's process: %w", err)
+	var judge *exec.Cmd
+	judgeDone := make(chan struct{})
+	if j := cfg.Judge; j != nil && !cfg.Probe {
+		readyR, readyW, err := os.Pipe()
+		if err != nil {
+			return Outcome{}, err
+		}
+		var files []*os.File
+		for i := 0; i < j.Files; i++ {
+			files = append(files, os.NewFile(uintptr(4+cfg.Files+i), "judge"))
+		}
+		files = append(files, readyW)
+		jcfg := cfg
+		jcfg.Role = "judge"
+		jcfg.Judge = &judgeConfig{}
+		*jcfg.Judge = *j
+		jcfg.Judge.ReadyFrom = 2 + len(files)
+		jcfg.Judge.Env = append(j.Env, fmt.Sprintf("%s=fd%d", JudgeReadyEnv, jcfg.Judge.ReadyFrom))
+		// The judge's output: one file for each descriptor the grader
+		// passed, closed here once the judge has its copies.
+		var stdout, stderr *os.File
+		if j.Stdout > 0 {
+			stdout = os.NewFile(uintptr(j.Stdout), "judge's output")
+			stderr = stdout
+		}
+		if j.Stderr != j.Stdout && j.Stderr > 0 {
+			stderr = os.NewFile(uintptr(j.Stderr), "judge's errors")
+		}
+		judge, err = startStage(jcfg, files, j.Dir, &syscall.SysProcAttr{Setpgid: !cfg.Namespaces}, stdout, stderr)
+		readyW.Close()
+		for _, f := range []*os.File{stdout, stderr} {
+			if f != nil {
+				f.Close() // a second Close of the same file does nothing
+			}
+		}
+		if err != nil {
+			readyR.Close()
+			return Outcome{}, fmt.Errorf("start the judge: %w", err)
+		}
+		go func() {
+			judge.Wait()
+			close(judgeDone)
+		}()
+		// The judge closes the descriptor when it is ready, or ends.
+		ready := make(chan struct{})
+		go func() {
+			readyR.Read(make([]byte, 1))
+			readyR.Close()
+			close(ready)
+		}()
+		select {
+		case <-ready:
+		case <-term:
+			killDescendants()
+			os.Exit(0)
+		}
 	}
-	setupW.Close()
-	// The set-up writes why it failed, or nothing: its end of the pipe
-	// closes when it becomes the learner's process.
-	why, _ := io.ReadAll(io.LimitReader(setupR, 64<<10))
-	if len(why) > 0 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return Outcome{}, errors.New(string(why))
+
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	dir := cfg.Dir
+	if cfg.Namespaces {
+		// Process 1 of a PID namespace of its own, with a /proc of its
+		// own: the learner's code sees no supervisor and no judge.
+		attr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
+		dir = insideWork
+	}
+	var files []*os.File
+	for i := 0; i < cfg.Files; i++ {
+		files = append(files, os.NewFile(uintptr(4+i), "learner"))
+	}
+	lcfg := cfg
+	lcfg.Role = "learner"
+	lcfg.Judge = nil
+	cmd, err := startStage(lcfg, files, dir, attr, os.Stdout, os.Stderr)
+	if err != nil {
+		if judge != nil {
+			judge.Process.Kill()
+			<-judgeDone
+		}
+		return Outcome{}, fmt.Errorf("start the learner's process: %w", err)
 	}
 	if cfg.Probe {
 		if err := cmd.Wait(); err != nil {
@@ -470,6 +608,9 @@ func supervise(cfg initConfig) (Outcome, error) {
 	}
 
 	w := &watcher{cfg: cfg, learner: cmd.Process.Pid}
+	if judge != nil {
+		w.judge = judge.Process.Pid
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -477,33 +618,104 @@ func supervise(cfg initConfig) (Outcome, error) {
 		defer wg.Done()
 		w.watch(done, term)
 	}()
-	cmd.Wait()
+	learnerDone := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(learnerDone)
+	}()
+	if judge != nil {
+		// The lesson ends with the judge; the learner has a moment to
+		// follow.
+		<-judgeDone
+		select {
+		case <-learnerDone:
+		case <-time.After(JudgeGrace):
+			w.stop()
+		}
+	}
+	<-learnerDone
 	close(done)
 	wg.Wait()
 	if !cfg.Namespaces {
 		killDescendants()
 	}
 
-	out := Outcome{Exited: true, Code: cmd.ProcessState.ExitCode(), PeakMemory: w.peakMemory, PeakTasks: w.peakTasks, Limit: w.limit}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		out.Signal = ws.Signal().String()
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		out.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	out := exitOf(cmd.ProcessState)
+	out.PeakMemory, out.PeakTasks, out.Limit = w.peakMemory, w.peakTasks, w.limit
 	if out.Limit == "" && out.Signal != "" && cfg.Limits.CPU > 0 && out.CPU >= cfg.Limits.CPU-time.Second/10 {
 		out.Limit = LimitCPU
 	}
 	if out.Limit == "" && cfg.Namespaces {
 		out.Limit = tempLimit(cfg.Limits)
 	}
+	if judge != nil {
+		j := exitOf(judge.ProcessState)
+		out.Judge = &j
+	}
 	return out, nil
+}
+
+// startStage starts `udpbook sandbox-exec`, which sets up a process for
+// cfg.Role and becomes it, with files as its descriptors 3 and on, and
+// returns once it has become it, or with why it could not.
+func startStage(cfg initConfig, files []*os.File, dir string, attr *syscall.SysProcAttr, stdout, stderr *os.File) (*exec.Cmd, error) {
+	setupR, setupW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer setupR.Close()
+	cfg.SetupFD = 3 + len(files)
+	b, _ := json.Marshal(cfg)
+	cmd := exec.Command("/proc/self/exe", execCommand, string(b))
+	cmd.Args[0] = "udpbook"
+	// The process's environment goes in cfg: in this process's own, the
+	// key's variable would have the harness, which the grader links,
+	// take the key for itself.
+	cmd.Env = []string{}
+	cmd.Dir = dir
+	// Files, not writers: os/exec hands them on as they are, and their
+	// nil is /dev/null.
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	if stderr != nil {
+		cmd.Stderr = stderr
+	}
+	cmd.ExtraFiles = append(files, setupW)
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		setupW.Close()
+		return nil, err
+	}
+	setupW.Close()
+	// The set-up writes why it failed, or nothing: its end of the pipe
+	// closes when it becomes the process.
+	why, _ := io.ReadAll(io.LimitReader(setupR, 64<<10))
+	if len(why) > 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, errors.New(string(why))
+	}
+	return cmd, nil
+}
+
+// exitOf says how a process ended, and what processor time it used.
+func exitOf(ps *os.ProcessState) Outcome {
+	out := Outcome{Exited: true, Code: ps.ExitCode()}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		out.Signal = ws.Signal().String()
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		out.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return out
 }
 
 // watcher samples the learner's processes and stops them at a limit.
 type watcher struct {
 	cfg        initConfig
 	learner    int
+	judge      int // not watched: trusted, and without limits
 	limit      string
 	peakMemory int64
 	peakTasks  int
@@ -526,7 +738,7 @@ func (w *watcher) watch(done <-chan struct{}, term <-chan os.Signal) {
 			os.Exit(0)
 		case <-tick.C:
 		}
-		procs := descendants(os.Getpid())
+		procs := descendants(os.Getpid(), w.judge)
 		var mem int64
 		tasks := 0
 		if w.cfg.Namespaces {
@@ -567,7 +779,7 @@ func (w *watcher) stop() {
 		unix.Kill(w.learner, unix.SIGKILL)
 		return
 	}
-	for _, p := range descendants(os.Getpid()) {
+	for _, p := range descendants(os.Getpid(), w.judge) {
 		unix.Kill(p.pid, unix.SIGKILL)
 	}
 }
@@ -590,8 +802,9 @@ var (
 	clockTck = time.Second / 100 // USER_HZ, 100 on every Linux Go supports
 )
 
-// descendants returns the processes below pid, from /proc.
-func descendants(pid int) []proc {
+// descendants returns the processes below pid, from /proc, but for the
+// one numbered except and those below it.
+func descendants(pid, except int) []proc {
 	entries, _ := os.ReadDir("/proc")
 	children := map[int][]proc{}
 	for _, e := range entries {
@@ -627,6 +840,9 @@ func descendants(pid int) []proc {
 		next := queue[0]
 		queue = queue[1:]
 		for _, c := range children[next] {
+			if c.pid == except {
+				continue
+			}
 			all = append(all, c)
 			queue = append(queue, c.pid)
 		}
@@ -640,7 +856,7 @@ func descendants(pid int) []proc {
 // next round.
 func killDescendants() {
 	for round := 0; round < 100; round++ {
-		ps := descendants(os.Getpid())
+		ps := descendants(os.Getpid(), 0)
 		for _, p := range ps {
 			unix.Kill(p.pid, unix.SIGKILL)
 		}
@@ -686,39 +902,51 @@ func tempLimit(l Limits) string {
 // failed, if it does, to its last descriptor.
 func sandboxExec(args []string) int {
 	// Capabilities belong to a thread: the one that gives them up must be
-	// the one that starts the learner's program.
+	// the one that starts the program.
 	runtime.LockOSThread()
 	var cfg initConfig
 	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &cfg) != nil {
 		return 2
 	}
-	setup := os.NewFile(uintptr(3+cfg.Files), "setup")
+	setup := os.NewFile(uintptr(cfg.SetupFD), "setup")
 	fail := func(err error) int {
 		fmt.Fprint(setup, err.Error())
 		return 125
 	}
-	if cfg.Namespaces {
+	judge := cfg.Role == "judge"
+	if cfg.Namespaces && !judge {
 		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return fail(fmt.Errorf("mount the learner's /proc: %w", err))
 		}
 	}
-	if err := setLimits(cfg); err != nil {
-		return fail(err)
+	if !judge {
+		if err := setLimits(cfg); err != nil {
+			return fail(err)
+		}
 	}
 	if cfg.Namespaces {
 		if err := dropCapabilities(); err != nil {
 			return fail(err)
 		}
 	}
-	closeOnExecFrom(3 + cfg.Files)
+	closeOnExecFrom(cfg.SetupFD)
 	if cfg.Probe {
 		return 0
 	}
-	path := cfg.Binary
+	path, args, env := cfg.Binary, cfg.Args, cfg.Env
 	if cfg.Namespaces {
 		path = insideDir + "/" + filepath.Base(cfg.Binary)
 	}
-	err := unix.Exec(path, append([]string{path}, cfg.Args...), cfg.Env)
+	if judge {
+		path, args, env = cfg.Judge.Binary, cfg.Judge.Args, cfg.Judge.Env
+		switch {
+		case cfg.Judge.Self:
+			path = "/proc/self/exe"
+		case cfg.Namespaces:
+			path = insideDir + "/judge-" + filepath.Base(cfg.Judge.Binary)
+		}
+	}
+	err := unix.Exec(path, append([]string{path}, args...), env)
 	return fail(fmt.Errorf("start %s: %w", path, err))
 }
 

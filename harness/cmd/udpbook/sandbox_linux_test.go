@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,5 +182,64 @@ func TestLimitsAreNamed(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A lesson in two processes: the judge, trusted, and the learner share
+// loopback; the learner sees only its own process, the judge sees the
+// learner's; the lesson ends with the judge, and the learner, which would
+// wait for ever, is killed after the grace.
+func TestJudgeAndLearner(t *testing.T) {
+	for _, mode := range []string{SandboxAuto, SandboxOff} {
+		t.Run(mode, func(t *testing.T) {
+			status := sandboxStatus(mode)
+			if mode == SandboxAuto && !status.On {
+				t.Skipf("no sandbox here: %s", status.Why)
+			}
+			self, err := os.Executable()
+			require.NoError(t, err)
+			dir, err := os.MkdirTemp("", "judge-")
+			require.NoError(t, err)
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			// The learner's program must be where the sandbox's user
+			// can reach it; the judge's is the grader's own.
+			b, err := os.ReadFile(self)
+			require.NoError(t, err)
+			learner := filepath.Join(dir, "learner")
+			require.NoError(t, os.WriteFile(learner, b, 0o755))
+			report := filepath.Join(dir, "report.jsonl")
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			var lout, jout bytes.Buffer
+			spec := Spec{
+				Learner: Member{Path: learner, Env: []string{testRoleEnv + "=learner"}, Dir: dir,
+					Files: []*os.File{w}, Stdout: &lout, Stderr: &lout},
+				Judge: &Member{Path: self, Env: []string{testRoleEnv + "=judge"}, Dir: "/",
+					Files: []*os.File{r}, Stdout: &jout, Stderr: &jout},
+				Report: report, Limits: DefaultLimits,
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			out, err := runLesson(ctx, status, spec)
+			r.Close()
+			w.Close()
+			require.NoError(t, err)
+			if out.Judge == nil || out.Judge.Code != 0 || !strings.Contains(jout.String(), "judge got pong:ping") {
+				t.Fatalf("%v: judge %+v, said %q; learner said %q", status, out.Judge, jout.String(), lout.String())
+			}
+			if out.Signal != "killed" || time.Since(start) > 10*time.Second {
+				t.Errorf("the learner ended %+v after %v, want killed after the judge's end and the grace", out, time.Since(start))
+			}
+			if got, _ := os.ReadFile(report); !strings.Contains(string(got), "judge was here") {
+				t.Errorf("the report holds %q, want the judge's line", got)
+			}
+			var judgeSees, learnerSees int
+			fmt.Sscanf(jout.String()[strings.Index(jout.String(), "sees"):], "sees %d", &judgeSees)
+			fmt.Sscanf(lout.String(), "learner sees %d", &learnerSees)
+			if status.On && (learnerSees != 1 || judgeSees < 3) {
+				t.Errorf("the learner sees %d processes (want itself only), the judge %d (want the supervisor, itself and the learner)", learnerSees, judgeSees)
+			}
+		})
 	}
 }

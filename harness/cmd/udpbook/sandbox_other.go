@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -22,29 +23,92 @@ func runSandboxed(ctx context.Context, spec Spec) (Outcome, error) {
 	return Outcome{}, errors.New("sandbox: not available on " + runtime.GOOS)
 }
 
-// runPlain runs the learner's process as an ordinary child, in a process
-// group of its own where the system has them, and kills the group when the
-// process ends or ctx does. Limits are not set here.
+// runPlain runs the lesson's processes as ordinary children, each in a
+// process group of its own where the system has them, and kills the
+// groups when the processes end or ctx does. Limits are not set here.
 func runPlain(ctx context.Context, spec Spec) (Outcome, error) {
-	m := spec.Learner
+	learner := command(ctx, spec.Learner)
+	var judge *exec.Cmd
+	judgeDone := make(chan struct{})
+	if j := spec.Judge; j != nil {
+		judge = command(ctx, *j)
+		ready, readyW, err := os.Pipe()
+		if err != nil {
+			return Outcome{}, err
+		}
+		defer ready.Close()
+		judge.ExtraFiles = append(judge.ExtraFiles, readyW)
+		judge.Env = append(judge.Env, fmt.Sprintf("%s=fd%d", JudgeReadyEnv, 2+len(judge.ExtraFiles)))
+		if spec.Report != "" {
+			judge.Env = append(judge.Env, harness.ReportEnv+"="+spec.Report)
+		}
+		err = judge.Start()
+		readyW.Close()
+		if err != nil {
+			return Outcome{}, fmt.Errorf("start the judge: %w", err)
+		}
+		go func() {
+			judge.Wait()
+			killTree(judge)
+			close(judgeDone)
+		}()
+		// The judge closes the descriptor when it is ready, or ends.
+		go func() {
+			<-ctx.Done()
+			ready.SetReadDeadline(time.Now())
+		}()
+		ready.Read(make([]byte, 1))
+	} else if spec.Report != "" {
+		learner.Env = append(learner.Env, harness.ReportEnv+"="+spec.Report)
+	}
+	if err := learner.Start(); err != nil {
+		if judge != nil {
+			judge.Process.Kill()
+			<-judgeDone
+		}
+		return Outcome{}, err
+	}
+	learnerDone := make(chan struct{})
+	go func() {
+		learner.Wait()
+		close(learnerDone)
+	}()
+	if judge != nil {
+		<-judgeDone
+		select {
+		case <-learnerDone:
+		case <-time.After(JudgeGrace):
+			learner.Process.Kill()
+		}
+	}
+	<-learnerDone
+	killTree(learner)
+	out := exitOf(learner.ProcessState)
+	if judge != nil {
+		j := exitOf(judge.ProcessState)
+		out.Judge = &j
+	}
+	return out, nil
+}
+
+// command returns m as a command that is killed, with its process group
+// where there is one, when ctx ends.
+func command(ctx context.Context, m Member) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, m.Path, m.Args...)
 	cmd.Dir = m.Dir
 	cmd.Env = append(os.Environ(), m.Env...)
-	if spec.Report != "" {
-		cmd.Env = append(cmd.Env, harness.ReportEnv+"="+spec.Report)
-	}
 	cmd.ExtraFiles = m.Files
 	cmd.Stdout, cmd.Stderr = m.Stdout, m.Stderr
 	cmd.WaitDelay = time.Second
 	killGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		return Outcome{}, err
-	}
-	cmd.Wait()
-	killTree(cmd)
-	out := Outcome{Exited: true, Code: cmd.ProcessState.ExitCode()}
+	return cmd
+}
+
+// exitOf says how a process ended.
+func exitOf(ps *os.ProcessState) Outcome {
+	out := Outcome{Exited: true, Code: ps.ExitCode()}
 	if out.Code < 0 {
 		out.Signal = "killed"
 	}
-	return out, nil
+	return out
 }
