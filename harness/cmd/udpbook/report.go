@@ -214,6 +214,9 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 			},
 			SystemErr: r.Detail,
 		}
+		if r.Limit != "" {
+			s.Properties = append(s.Properties, junitProperty{"limit", r.Limit})
+		}
 		for _, c := range r.Checks {
 			jc := junitCase{Name: c.ID, Classname: "udpbook." + r.Lesson.Name(), Time: seconds(c.Duration)}
 			text := trimMessage(c.Message) + "\nhint: " + c.Hint

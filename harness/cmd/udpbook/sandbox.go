@@ -148,10 +148,12 @@ type Member struct {
 // Today a lesson is one process, the test binary, which holds both the
 // checks and the learner's code: it is the Learner. Where the checks run
 // in a process of their own, that process is the Judge: trusted, it shares
-// only the learner's network namespace (so that the checks talk to the
-// learner over loopback), runs with the grader's user, files and
-// environment and without limits, and, in a PID namespace above the
-// learner's, sees the learner's processes while they cannot see it. The
+// the learner's network namespace (so that the checks talk to the learner
+// over loopback), runs with the grader's environment and without limits,
+// and, in a PID namespace above the learner's, sees the learner's processes
+// while they cannot see it. In the sandbox it sees the same read-only
+// files (it may write the report), as the same user, without capabilities;
+// without the sandbox it is an ordinary child of the grader. The
 // judge starts first; the learner starts once the judge closes the
 // descriptor named in its JudgeReadyEnv variable (or ends). The lesson
 // ends when the judge does: the learner then has JudgeGrace to end by
