@@ -514,10 +514,16 @@ func loopbackUp() error {
 // the end leaves nothing running.
 func supervise(cfg initConfig) (Outcome, error) {
 	// Signals: without namespaces the grader asks for the end with
-	// SIGTERM; the others a learner might send are ignored.
+	// SIGTERM, and everything is killed; the others a learner might send
+	// are ignored.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		killDescendants()
+		os.Exit(0)
+	}()
 
 	var judge *exec.Cmd
 	judgeDone := make(chan struct{})
@@ -569,12 +575,7 @@ func supervise(cfg initConfig) (Outcome, error) {
 			readyR.Close()
 			close(ready)
 		}()
-		select {
-		case <-ready:
-		case <-term:
-			killDescendants()
-			os.Exit(0)
-		}
+		<-ready
 	}
 
 	attr := &syscall.SysProcAttr{Setpgid: true}
@@ -616,7 +617,7 @@ func supervise(cfg initConfig) (Outcome, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		w.watch(done, term)
+		w.watch(done)
 	}()
 	learnerDone := make(chan struct{})
 	go func() {
@@ -721,7 +722,7 @@ type watcher struct {
 	peakTasks  int
 }
 
-func (w *watcher) watch(done <-chan struct{}, term <-chan os.Signal) {
+func (w *watcher) watch(done <-chan struct{}) {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	l := w.cfg.Limits
@@ -729,13 +730,6 @@ func (w *watcher) watch(done <-chan struct{}, term <-chan os.Signal) {
 		select {
 		case <-done:
 			return
-		case <-term:
-			if w.cfg.Namespaces {
-				w.stop()
-			} else {
-				killDescendants()
-			}
-			os.Exit(0)
 		case <-tick.C:
 		}
 		procs := descendants(os.Getpid(), w.judge)

@@ -56,6 +56,25 @@ func TestNothingOutlivesTheLesson(t *testing.T) {
 	}
 }
 
+// A lesson that the grader stops at its time bound leaves nothing either.
+func TestNothingOutlivesATimeOut(t *testing.T) {
+	for _, mode := range []string{SandboxAuto, SandboxOff} {
+		t.Run(mode, func(t *testing.T) {
+			g := grader(t)
+			g.Sandbox = mode
+			g.RunBound = time.Second
+			tok := uniqueToken(t)
+			r := plant(t, g, "detachinit.go", map[string]string{"TOKEN": tok})
+			if r.State != TimedOut {
+				t.Fatalf("%v: state %q, want %q\n%s", g.SandboxStatus(), r.State, TimedOut, r.Detail)
+			}
+			if left := withToken(tok); len(left) > 0 {
+				t.Fatalf("%v: processes left after grading:\n%s", g.SandboxStatus(), strings.Join(left, "\n"))
+			}
+		})
+	}
+}
+
 func TestSandboxShowsOnlyLoopback(t *testing.T) {
 	g := grader(t)
 	needSandbox(t, g)
