@@ -176,11 +176,21 @@ func TestLimitsAreNamed(t *testing.T) {
 		{"memory.go", func(l *Limits) { l.Memory = 512 << 20 }, "used more than 512 MiB of memory", true},
 		{"forks.go", func(l *Limits) { l.Processes = 64 }, "started more than 64 processes and threads", false},
 		{"spin.go", func(l *Limits) { l.CPU = 2 * time.Second }, "used more than 2s of processor time", false},
+		{"files.go", func(l *Limits) { l.OpenFiles = 256 }, "had more than 256 files and sockets open in one process", false},
+		{"bigfile.go", func(l *Limits) { l.FileSize = 8 << 20 }, "wrote a file larger than 8 MiB", false},
+		// Only the sandbox has a private /tmp of a given size.
+		{"bigfile.go", func(l *Limits) { l.TempSpace = 32 << 20 }, "filled its 32 MiB of temporary space", false},
 	} {
 		for _, mode := range []string{SandboxAuto, SandboxOff} {
+			if mode == SandboxOff && strings.Contains(tc.want, "temporary space") {
+				continue
+			}
 			name := tc.fixture + "/" + mode
 			if tc.race {
 				name += "/race"
+			}
+			if strings.Contains(tc.want, "temporary space") {
+				name += "/tmp"
 			}
 			t.Run(name, func(t *testing.T) {
 				g := grader(t)
@@ -190,7 +200,7 @@ func TestLimitsAreNamed(t *testing.T) {
 				tc.limit(&limits)
 				g.Limits = &limits
 				start := time.Now()
-				r := plant(t, g, tc.fixture, nil)
+				r := plant(t, g, tc.fixture, map[string]string{"TOKEN": uniqueToken(t)})
 				out := table(r)
 				if r.State != OverLimit || r.Limit != tc.want || !strings.Contains(out, tc.want) {
 					t.Fatalf("%v: state %q, limit %q, want %q, %q in the table (after %v, %+v):\n%s\n%s",
