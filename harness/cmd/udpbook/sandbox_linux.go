@@ -88,6 +88,7 @@ type initConfig struct {
 	Limits     Limits
 	Race       bool
 	Judge      *judgeConfig `json:",omitempty"`
+	Hide       []string     // folders the learner sees empty: /run and the grader's HOME
 
 	// For `udpbook sandbox-exec`: which process to become, and the
 	// descriptor on which to say why it could not.
@@ -121,7 +122,7 @@ func probeSandbox() SandboxStatus {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
-	_, err := startInit(ctx, initConfig{Namespaces: true, Probe: true}, nil, io.Discard, &stderr)
+	_, err := startInit(ctx, initConfig{Namespaces: true, Probe: true, Hide: hiddenDirs()}, nil, io.Discard, &stderr)
 	if err != nil {
 		return SandboxStatus{Why: refusal(err)}
 	}
@@ -155,7 +156,7 @@ func runSupervised(ctx context.Context, spec Spec, namespaces bool) (Outcome, er
 	m := spec.Learner
 	cfg := initConfig{
 		Namespaces: namespaces, Binary: m.Path, Report: spec.Report, Args: m.Args,
-		Dir: m.Dir, Files: len(m.Files), Limits: spec.Limits, Race: spec.Race,
+		Dir: m.Dir, Files: len(m.Files), Limits: spec.Limits, Race: spec.Race, Hide: hiddenDirs(),
 	}
 	report := spec.Report
 	if namespaces && report != "" {
@@ -231,6 +232,18 @@ func runSupervised(ctx context.Context, spec Spec, namespaces bool) (Outcome, er
 		cfg.Judge = jc
 	}
 	return startInit(ctx, cfg, files, m.Stdout, m.Stderr)
+}
+
+// hiddenDirs returns the folders whose contents the learner's code does
+// not see in the sandbox: /run, with the sockets of the system's and the
+// user's services (a socket can be connected to on a read-only mount), and
+// the grader's HOME, with the user's files and agents' sockets.
+func hiddenDirs() []string {
+	dirs := []string{"/run"}
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) && filepath.Clean(home) != "/" {
+		dirs = append(dirs, filepath.Clean(home))
+	}
+	return dirs
 }
 
 // sandboxEnv returns the environment a learner's process starts from in
@@ -911,6 +924,17 @@ func sandboxExec(args []string) int {
 	if cfg.Namespaces && !judge {
 		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return fail(fmt.Errorf("mount the learner's /proc: %w", err))
+		}
+		// Empty, read-only folders over those the learner has no business
+		// in, in its own mount namespace: the judge still sees them.
+		for _, d := range cfg.Hide {
+			if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+				continue // not there, or already hidden by the private /tmp
+			}
+			flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+			if err := unix.Mount("tmpfs", d, "tmpfs", flags, "size=4k,mode=0755"); err != nil {
+				return fail(fmt.Errorf("hide %s: %w", d, err))
+			}
 		}
 	}
 	if !judge {

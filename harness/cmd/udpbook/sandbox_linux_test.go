@@ -79,9 +79,10 @@ func TestSandboxShowsOnlyLoopback(t *testing.T) {
 	g := grader(t)
 	needSandbox(t, g)
 	r := plant(t, g, "interfaces.go", nil)
-	// lo only, in the kernel's list and in /sys; and no process but the
-	// learner's own, which is process 1.
-	want := "interfaces [lo] sys [lo] pids [1]"
+	// lo only, in the kernel's list and in /sys; no process but the
+	// learner's own, which is process 1; none of the services' sockets in
+	// /run.
+	want := "interfaces [lo] sys [lo] pids [1] run []"
 	if msg := checkMessage(r, "listen"); !strings.Contains(msg, want) {
 		t.Fatalf("the planted code saw %q, want %q", msg, want)
 	}

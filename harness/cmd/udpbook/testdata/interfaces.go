@@ -9,7 +9,7 @@ import (
 )
 
 // A learner's code that says what it sees: the network interfaces, the
-// interfaces /sys shows, and the processes /proc shows.
+// interfaces /sys shows, the processes /proc shows, and what is in /run.
 func Listen(addr string) (net.PacketConn, error) {
 	var seen []string
 	ifs, err := net.Interfaces()
@@ -31,8 +31,13 @@ func Listen(addr string) (net.PacketConn, error) {
 			pids = append(pids, e.Name())
 		}
 	}
-	return nil, fmt.Errorf("interfaces [%s] sys [%s] pids [%s]",
-		strings.Join(seen, " "), strings.Join(sys, " "), strings.Join(pids, " "))
+	var run []string
+	entries, _ = os.ReadDir("/run")
+	for _, e := range entries {
+		run = append(run, e.Name())
+	}
+	return nil, fmt.Errorf("interfaces [%s] sys [%s] pids [%s] run [%s]",
+		strings.Join(seen, " "), strings.Join(sys, " "), strings.Join(pids, " "), strings.Join(run, " "))
 }
 
 func Serve(ctx context.Context, conn net.PacketConn) error { return nil }
