@@ -148,8 +148,8 @@ func TestSandboxKeepsWritesInside(t *testing.T) {
 }
 
 // TestBuildsIgnoreTheGoEnvFile poisons a Go environment file as a
-// learner's code could where there is no sandbox: the grader's builds do
-// not read it.
+// learner's code could where there is no sandbox, and the variables that
+// change builds: the grader's builds do not read them.
 func TestBuildsIgnoreTheGoEnvFile(t *testing.T) {
 	env := filepath.Join(t.TempDir(), "env")
 	require.NoError(t, os.WriteFile(env, []byte("GOFLAGS=-toolexec=/bin/false\n"), 0o644))
@@ -158,10 +158,12 @@ func TestBuildsIgnoreTheGoEnvFile(t *testing.T) {
 	out, err := exec.Command("go", "env", "GOFLAGS").Output()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "-toolexec=/bin/false")
-	// ...and not on the grader's.
+	// ...and not on the grader's, nor do the variables that change builds.
+	t.Setenv("GOFLAGS", "-toolexec=/bin/false")
+	t.Setenv("GOARCH", "wasm")
 	r := grader(t).Grade(context.Background(), []registry.Lesson{lesson(t, "01")})[0]
 	if r.State != NotStarted {
-		t.Fatalf("the stub with a poisoned Go environment file: state %q, want %q\n%s", r.State, NotStarted, r.Detail)
+		t.Fatalf("the stub with a poisoned Go environment: state %q, want %q\n%s", r.State, NotStarted, r.Detail)
 	}
 }
 
