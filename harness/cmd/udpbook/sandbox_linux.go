@@ -982,11 +982,13 @@ func setLimits(cfg initConfig) error {
 		return err
 	}
 	if l.Memory > 0 {
-		// The address space cannot be limited under the race detector,
-		// which reserves terabytes; the data segment can (measured: a
-		// race-detector binary needs 512 MiB of it to start, and maps
-		// about 4 GiB for a 1 GiB heap). The watcher stops the learner
-		// at the limit on resident memory and names it; the data limit,
+		// Measured with Go 1.26: a race-detector binary maps about
+		// 1.9 GiB of address space and 430 MiB of data segment before
+		// it allocates anything, cannot start with less than 512 MiB of
+		// data, and maps about 4 GiB of data (3 GiB resident) for a
+		// 1 GiB heap; older race runtimes reserved terabytes of address
+		// space. So the limit is on resident memory: the watcher stops
+		// the learner there and names it; the data segment, limited to
 		// twice that (four times under the race detector), keeps memory
 		// in bounds between two samples.
 		data := 2 * l.Memory
