@@ -261,7 +261,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	defer closeKey()
 	limits := g.limits()
 	stopWatching := g.watchReport(l, report)
-	usage, err := runLesson(runCtx, g.SandboxStatus(), Spec{Learner: learner, Report: report, Limits: limits, Race: g.Race})
+	usage, err := runLesson(runCtx, g.SandboxStatus(), g.Sandbox == SandboxOn, Spec{Learner: learner, Report: report, Limits: limits, Race: g.Race})
 	stopWatching()
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())

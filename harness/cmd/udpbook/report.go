@@ -49,7 +49,8 @@ type JSONLesson struct {
 	Passed     int        `json:"passed"`
 	Checks     int        `json:"checks"`
 	Detail     string     `json:"detail,omitempty"`
-	Limit      string     `json:"limit,omitempty"` // the limit the code ran into: "used more than 1 GiB of memory"
+	Limit      string     `json:"limit,omitempty"`      // the limit the code ran into: "used more than 1 GiB of memory"
+	NoSandbox  string     `json:"no_sandbox,omitempty"` // why this lesson ran without the sandbox, which was on
 	DurationMS int64      `json:"duration_ms"`
 	Tests      []JSONTest `json:"tests"`
 }
@@ -86,7 +87,8 @@ func buildJSON(results []LessonResult, race, solutions bool, sandbox SandboxStat
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
 			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
-			Detail: trimMessage(r.Detail), Limit: r.Limit, DurationMS: r.Duration.Milliseconds(),
+			Detail: trimMessage(r.Detail), Limit: r.Limit, NoSandbox: r.Usage.Unsandboxed,
+			DurationMS: r.Duration.Milliseconds(),
 		}
 		for _, c := range r.Checks {
 			jt := JSONTest{

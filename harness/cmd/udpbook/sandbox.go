@@ -186,6 +186,9 @@ type Outcome struct {
 	PeakTasks  int           // the most processes and threads it had at once, as sampled
 	CPU        time.Duration // processor time the learner's own process used
 	Judge      *Outcome      `json:",omitempty"` // how the judge ended, if there was one
+	// Unsandboxed says why the lesson ran without the sandbox although
+	// the sandbox was on: it could not be set up for this lesson.
+	Unsandboxed string `json:",omitempty"`
 }
 
 // Success reports whether the learner's process exited with code 0.
@@ -238,10 +241,20 @@ func sandboxMode(s string) (string, error) {
 // on, and waits for them, or until ctx ends, when everything is killed.
 // Whatever happens, no process the learner started outlives the call: in
 // the sandbox they die with its namespace, and elsewhere the whole tree is
-// killed.
-func runLesson(ctx context.Context, status SandboxStatus, spec Spec) (Outcome, error) {
-	if status.On {
-		return runSandboxed(ctx, spec)
+// killed. Should the sandbox that the probe found working fail to be set
+// up for this lesson, the lesson runs without it, and the outcome says
+// why, unless the sandbox is required.
+func runLesson(ctx context.Context, status SandboxStatus, required bool, spec Spec) (Outcome, error) {
+	if !status.On {
+		return runPlain(ctx, spec)
 	}
-	return runPlain(ctx, spec)
+	out, err := runSandboxed(ctx, spec)
+	if err == nil || required || ctx.Err() != nil {
+		return out, err
+	}
+	// Nothing of the learner's ran: every error of runSandboxed comes
+	// from setting up.
+	out, perr := runPlain(ctx, spec)
+	out.Unsandboxed = err.Error()
+	return out, perr
 }

@@ -253,7 +253,7 @@ func TestJudgeAndLearner(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			start := time.Now()
-			out, err := runLesson(ctx, status, spec)
+			out, err := runLesson(ctx, status, true, spec)
 			r.Close()
 			w.Close()
 			require.NoError(t, err)
@@ -273,5 +273,34 @@ func TestJudgeAndLearner(t *testing.T) {
 				t.Errorf("the learner sees %d processes (want itself only), the judge %d (want the supervisor, itself and the learner)", learnerSees, judgeSees)
 			}
 		})
+	}
+}
+
+// Where the sandbox, although on, cannot be set up for one lesson, the
+// lesson runs without it and says why; with -sandbox=on it is not run.
+// The grader, as root, cannot give the sandbox's user a program in a
+// folder only root may enter.
+func TestSandboxFailureFallsBack(t *testing.T) {
+	status := sandboxStatus(SandboxAuto)
+	if !status.On || os.Geteuid() != 0 {
+		t.Skipf("needs the sandbox and root: %v, uid %d", status, os.Geteuid())
+	}
+	hidden := filepath.Join(t.TempDir(), "hidden")
+	require.NoError(t, os.Mkdir(hidden, 0o700))
+	dir := filepath.Join(hidden, "bin")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	b, err := os.ReadFile("/bin/true")
+	require.NoError(t, err)
+	prog := filepath.Join(dir, "true")
+	require.NoError(t, os.WriteFile(prog, b, 0o755))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	spec := Spec{Learner: Member{Path: prog, Dir: dir}, Limits: DefaultLimits}
+	out, err := runLesson(ctx, status, false, spec)
+	if err != nil || !out.Success() || !strings.Contains(out.Unsandboxed, prog) {
+		t.Errorf("auto: %+v, %v; want a success without the sandbox, saying why", out, err)
+	}
+	if _, err := runLesson(ctx, status, true, spec); err == nil {
+		t.Errorf("on: no error; want the sandbox's")
 	}
 }

@@ -32,6 +32,12 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 	}
 	tw.Flush()
 
+	for _, r := range results {
+		if r.Usage.Unsandboxed != "" {
+			fmt.Fprintf(w, "\nLesson %s ran without the sandbox, which could not be set up for it: %s\n", r.Lesson.Number, r.Usage.Unsandboxed)
+		}
+	}
+
 	if modified := modifiedFiles(results); len(modified) > 0 {
 		fmt.Fprintf(w, "\nThese files differ from the workbook's; they were graded as the workbook shipped them:\n")
 		for _, m := range modified {
