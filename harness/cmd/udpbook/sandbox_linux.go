@@ -31,14 +31,16 @@ import (
 // namespace. That first process (the supervisor) brings up lo, makes every
 // mount read-only, mounts a private tmpfs on /tmp and a fresh /proc, and
 // starts itself once more, as `udpbook sandbox-exec`, in a nested PID and
-// mount namespace. That process mounts its own /proc, sets the limits,
-// gives up every capability for good and becomes the learner's process,
-// which is then process 1 of a namespace that holds nothing else it did
-// not start: it sees no grader and no supervisor. The supervisor watches
-// memory, processes and processor time, waits, and writes how the learner
-// ended to a pipe the grader reads. When it exits, the kernel kills every
-// process left in the namespace, and the network namespace, with every
-// socket in it, goes away.
+// mount namespace. That process mounts its own /proc, hides /run and HOME,
+// sets the limits, gives up every capability for good and becomes the
+// learner's process, which is then process 1 of a namespace that holds
+// nothing else it did not start: it sees no grader, no supervisor and no
+// judge. (A judge, where there is one, is started first the same way but
+// in the supervisor's PID and mount namespace, without limits.) The
+// supervisor watches memory, processes and processor time, waits, and
+// writes how the learner ended to a pipe the grader reads. When it exits,
+// the kernel kills every process left in the namespace, and the network
+// namespace, with every socket in it, goes away.
 //
 // Where namespaces are not used, the supervisor still runs: it sets the
 // limits, watches, and, being the child subreaper of everything the
