@@ -427,18 +427,16 @@ func setUpSandbox(cfg initConfig) error {
 	}
 	// Open what the learner needs from the grader's temporary folder
 	// before a private /tmp hides it.
-	var shared []struct {
-		fd       int
-		inside   string
-		writable bool
-	}
-	for _, f := range []struct {
+	type sharedFile struct {
 		path, inside string
 		writable     bool
-	}{
-		{cfg.Binary, insideDir + "/" + filepath.Base(cfg.Binary), false},
-		{cfg.Report, insideDir + "/report.jsonl", true},
-		{judgeBinary(cfg), insideDir + "/judge-" + filepath.Base(judgeBinary(cfg)), false},
+		fd           int
+	}
+	var shared []sharedFile
+	for _, f := range []sharedFile{
+		{path: cfg.Binary, inside: insideDir + "/" + filepath.Base(cfg.Binary)},
+		{path: cfg.Report, inside: insideDir + "/report.jsonl", writable: true},
+		{path: judgeBinary(cfg), inside: insideDir + "/judge-" + filepath.Base(judgeBinary(cfg))},
 	} {
 		if f.path == "" {
 			continue
@@ -448,11 +446,8 @@ func setUpSandbox(cfg initConfig) error {
 			return fmt.Errorf("open %s: %w", f.path, err)
 		}
 		defer unix.Close(fd)
-		shared = append(shared, struct {
-			fd       int
-			inside   string
-			writable bool
-		}{fd, f.inside, f.writable})
+		f.fd = fd
+		shared = append(shared, f)
 	}
 	// Every file read-only: the workbook, the grader, HOME, the Go
 	// environment file, everything.
