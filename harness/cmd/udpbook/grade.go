@@ -314,7 +314,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		if usage.Limit != "" || stopped {
 			res.Detail = "your code " + res.Limit + ", more than the grader allows, and was stopped"
 		} else {
-			res.Detail = "your code " + res.Limit + ", more than the grader allows: the system refused it what it asked for past the limit"
+			res.Detail = "your code " + res.Limit + ", more than the grader allows: what went past the limit was refused"
 		}
 		markRunning(string(harness.Fail), "the lesson was stopped while this check ran: your code "+res.Limit+
 			" (the grader's limit)")
