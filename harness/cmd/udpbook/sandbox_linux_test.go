@@ -250,7 +250,7 @@ func TestJudgeAndLearner(t *testing.T) {
 					Files: []*os.File{r}, Stdout: &jout, Stderr: &jout},
 				Report: report, Limits: DefaultLimits,
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			start := time.Now()
 			out, err := runLesson(ctx, status, true, spec)
@@ -260,7 +260,7 @@ func TestJudgeAndLearner(t *testing.T) {
 			if out.Judge == nil || out.Judge.Code != 0 || !strings.Contains(jout.String(), "judge got pong:ping") {
 				t.Fatalf("%v: judge %+v, said %q; learner said %q", status, out.Judge, jout.String(), lout.String())
 			}
-			if out.Signal != "killed" || time.Since(start) > 10*time.Second {
+			if out.Signal != "killed" || time.Since(start) > 30*time.Second {
 				t.Errorf("the learner ended %+v after %v, want killed after the judge's end and the grace", out, time.Since(start))
 			}
 			if got, _ := os.ReadFile(report); !strings.Contains(string(got), "judge was here") {

@@ -74,7 +74,7 @@ func playRole(role string) int {
 		fmt.Fprintln(to, conn.LocalAddr())
 		to.Close()
 		fmt.Printf("learner sees %d processes\n", pids())
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
 		buf := make([]byte, 64)
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
@@ -97,7 +97,7 @@ func playRole(role string) int {
 			fmt.Println("judge:", err)
 			return 1
 		}
-		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
 		conn.Write([]byte("ping"))
 		buf := make([]byte, 64)
 		n, err := conn.Read(buf)
