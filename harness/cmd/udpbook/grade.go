@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -32,6 +31,7 @@ const (
 	TimedOut    = "timed out"
 	Crashed     = "crashed"
 	NotGradable = "could not grade"
+	OverLimit   = "over a limit"
 )
 
 // The statuses of a check: harness.Pass, Fail and Skip, and these.
@@ -68,6 +68,8 @@ type LessonResult struct {
 	Forged   int                // report lines without the harness's signature (ignored)
 	Copied   *Copy              // the lesson's code is the reference solution's (the points stand)
 	Isolated bool               // the checks ran in a judge process, the learner's code in a driver process
+	Limit    string             // the limit the learner's code ran into, in words, or ""
+	Usage    Outcome            // how the learner's process ended, and what it used
 }
 
 // Passed returns how many checks passed and how many points they give.
@@ -138,6 +140,25 @@ type Grader struct {
 	Scale     int  // the time scale timing checks start at (see harness.ScaleEnv); 0 means 1
 	InProcess bool // run every lesson's checks in the learner's process, as `go test` does
 	Progress  func(l registry.Lesson, event string)
+	Sandbox   string  // SandboxAuto (the default), SandboxOn or SandboxOff
+	Limits    *Limits // what a lesson's learner process may use; nil means DefaultLimits
+
+	statusOnce sync.Once
+	status     SandboxStatus
+}
+
+// SandboxStatus says whether lessons are graded in the sandbox, and if not,
+// why not.
+func (g *Grader) SandboxStatus() SandboxStatus {
+	g.statusOnce.Do(func() { g.status = sandboxStatus(g.Sandbox) })
+	return g.status
+}
+
+func (g *Grader) limits() Limits {
+	if g.Limits != nil {
+		return *g.Limits
+	}
+	return DefaultLimits
 }
 
 // Grade grades the given lessons, Jobs at a time, and returns the results
@@ -192,6 +213,11 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	defer os.RemoveAll(tmp)
 
+	if g.Sandbox == SandboxOn {
+		if s := g.SandboxStatus(); !s.On {
+			return g.fail(res, NotGradable, "-sandbox=on, and there is no sandbox here: "+s.Why)
+		}
+	}
 	if why, err := g.screen(l); err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	} else if why != "" {
@@ -219,7 +245,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 		return g.fail(res, NotGradable, err.Error())
 	}
 	args = append(args, "-overlay", overlay, "./"+filepath.ToSlash(l.Dir()))
-	build := exec.CommandContext(ctx, "go", args...)
+	build := goCommand(ctx, args...)
 	build.Dir = g.Root
 	out, err := build.CombinedOutput()
 	if err != nil {
@@ -235,16 +261,28 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
-	var ran ranLesson
-	if g.isolated(l) {
-		res.Isolated = true
-		ran, err = g.runIsolated(ctx, l, bin, report, key)
-	} else {
-		ran, err = g.runInProcess(ctx, l, bin, report, key)
-	}
+	res.Isolated = g.isolated(l)
+	run, err := g.lessonSpec(l, bin, report, key, tmp, res.Isolated)
 	if err != nil {
 		return g.fail(res, NotGradable, err.Error())
 	}
+	defer run.close()
+	// The judge keeps the lesson's time; without one, the test binary's
+	// own -test.timeout does, and this bound is a backstop.
+	bound := g.RunBound
+	if !res.Isolated {
+		bound += 5 * time.Second
+	}
+	runCtx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	stopWatching := g.watchReport(l, report)
+	usage, err := runLesson(runCtx, g.SandboxStatus(), g.Sandbox == SandboxOn, run.spec)
+	stopWatching()
+	if err != nil {
+		return g.fail(res, NotGradable, err.Error())
+	}
+	res.Usage = usage
+	ran := ranFrom(usage, run, runCtx.Err() != nil, res.Isolated)
 	text := ran.output
 
 	lines, forged, err := readReport(report, key)
@@ -278,13 +316,25 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 			}
 		}
 	}
+	stopped := running != "" || len(lines) == 0 || endedEarly(res)
+	limit := limitHit(usage, res, text)
 	switch {
 	case ran.timedOut:
 		res.State = TimedOut
 		res.Detail = crashLines(text, l.Dir())
 		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
 			"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound))
-	case running != "" || len(lines) == 0 || endedEarly(res):
+	case limit != "":
+		res.State = OverLimit
+		res.Limit = g.limits().Describe(limit)
+		if usage.Limit != "" || stopped {
+			res.Detail = "your code " + res.Limit + ", more than the grader allows, and was stopped"
+		} else {
+			res.Detail = "your code " + res.Limit + ", more than the grader allows: what went past the limit was refused"
+		}
+		markRunning(string(harness.Fail), "the lesson was stopped while this check ran: your code "+res.Limit+
+			" (the grader's limit)")
+	case stopped:
 		// A crash, or an exit (even with status 0) before every check ended.
 		res.State = Crashed
 		res.Detail = exitDetail(text, l.Dir(), ran.exit, running, len(lines) > 0)
@@ -304,138 +354,149 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 type ranLesson struct {
 	output   string // what the learner's process printed (its tail)
 	timedOut bool   // the lesson ran out of time and was stopped
-	died     bool   // the learner's process ended with an error, or before the checks were over
 	exit     string // how the learner's process ended when it ended early: "exited with status 0"
 }
 
-// runInProcess runs the lesson's test binary, which runs the checks in the
-// learner's process and writes the report itself, signed with key.
-func (g *Grader) runInProcess(ctx context.Context, l registry.Lesson, bin, report string, key []byte) (ranLesson, error) {
-	runCtx, cancel := context.WithTimeout(ctx, g.RunBound+5*time.Second)
-	defer cancel()
-	run := exec.CommandContext(runCtx, bin,
-		"-test.run", "^"+l.Test+"$",
-		"-test.timeout", g.RunBound.String(),
-		"-test.count", "1")
-	run.Dir = filepath.Join(g.Root, l.Dir())
-	// The race detector sleeps a second at exit by default, waiting for
-	// late reports; the checks are over by then, and a race is reported
-	// when it happens, within the check that ran.
-	run.Env = append(os.Environ(), harness.ReportEnv+"="+report, g.scaleEnv(), goraceEnv())
-	closeKey, err := passKey(run, key)
-	if err != nil {
-		return ranLesson{}, err
-	}
-	defer closeKey()
-	var output bytes.Buffer
-	run.Stdout = &tailWriter{w: &output, n: 1 << 20}
-	run.Stderr = run.Stdout
-	run.WaitDelay = time.Second
-	killGroup(run) // the lesson may start processes of its own
-	stopWatching := g.watchReport(l, report)
-	runErr := run.Run()
-	stopWatching()
-	text := output.String()
-	return ranLesson{
-		output:   text,
-		timedOut: runCtx.Err() != nil || strings.Contains(text, "panic: test timed out after"),
-		died:     runErr != nil,
-		exit:     describeRunErr(runErr),
-	}, nil
+// lessonRun is a lesson's processes, as runLesson takes them, and what
+// they print.
+type lessonRun struct {
+	spec     Spec
+	output   bytes.Buffer // the learner's process's output (its tail)
+	judgeOut bytes.Buffer // the judge's
+	closers  []func()
 }
 
-// runIsolated runs the lesson's checks in a judge process (this program
-// again) and the learner's code in a driver process (the lesson's test
-// binary), connected by a control socket. The judge writes the report,
-// signed with key, which only it and this process hold.
-func (g *Grader) runIsolated(ctx context.Context, l registry.Lesson, bin, report string, key []byte) (ranLesson, error) {
+func (r *lessonRun) close() {
+	for _, c := range r.closers {
+		c()
+	}
+}
+
+// lessonSpec describes lesson l's processes. In one process, the lesson's
+// test binary runs the checks and the learner's code, and writes the
+// report itself, signed with key. Isolated, the checks run in a judge (this
+// program again), which alone holds key and writes the report, and the
+// learner's code in a driver (the lesson's test binary, serving the
+// lesson's functions), connected to it by a control socket.
+func (g *Grader) lessonSpec(l registry.Lesson, bin, report string, key []byte, tmp string, isolated bool) (*lessonRun, error) {
+	run := &lessonRun{}
+	tail := &tailWriter{w: &run.output, n: 1 << 20}
+	work := filepath.Join(tmp, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		return nil, err
+	}
+	learner := Member{
+		Path:   bin,
+		Args:   []string{"-test.run", "^" + l.Test + "$", "-test.timeout", g.RunBound.String(), "-test.count", "1"},
+		Env:    []string{goraceEnv()},
+		Dir:    work,
+		Stdout: tail,
+		Stderr: tail,
+	}
+	run.spec = Spec{Report: report, Limits: g.limits(), Race: g.Race}
+	if !isolated {
+		learner.Env = append(learner.Env, g.scaleEnv())
+		closeKey, err := passKey(&learner, key)
+		if err != nil {
+			return nil, err
+		}
+		run.closers = append(run.closers, closeKey)
+		run.spec.Learner = learner
+		return run, nil
+	}
+
 	self, err := os.Executable()
 	if err != nil {
-		return ranLesson{}, fmt.Errorf("find the grader's own program for the judge: %w", err)
+		return nil, fmt.Errorf("find the grader's own program for the judge: %w", err)
 	}
 	// This process holds the report key too: out of the learner's reach.
 	noDumpOnce.Do(func() { noDump() })
 	judgeEnd, driverEnd, err := remote.Pair()
 	if err != nil {
-		return ranLesson{}, err
+		return nil, err
 	}
-	defer judgeEnd.Close()
-	defer driverEnd.Close()
-
-	// The driver: the learner's package and the pristine test file, which
-	// serves the lesson's functions on descriptor 3. Its own test timeout
-	// is longer than the lesson's bound: the judge keeps time.
-	driver := exec.Command(bin,
-		"-test.run", "^"+l.Test+"$",
-		"-test.timeout", (g.RunBound + time.Minute).String(),
-		"-test.count", "1")
-	driver.Dir = filepath.Join(g.Root, l.Dir())
-	driver.Env = append(os.Environ(), remote.DriverEnv+"=fd3", goraceEnv())
-	driver.ExtraFiles = []*os.File{driverEnd}
-	var output bytes.Buffer
-	driver.Stdout = &tailWriter{w: &output, n: 1 << 20}
-	driver.Stderr = driver.Stdout
-
-	// The judge: the checks, the peers and the report.
-	judge := exec.Command(self)
-	judge.Dir = driver.Dir
-	judge.Env = append(os.Environ(), judgeEnv+"="+l.Number, harness.ReportEnv+"="+report,
-		programEnv+"="+bin, testEnv+"="+l.Test, g.scaleEnv())
-	closeKey, err := passKey(judge, key) // descriptor 3
+	run.closers = append(run.closers, func() { judgeEnd.Close(); driverEnd.Close() })
+	// The driver serves the lesson's functions on descriptor 3. Its own
+	// test timeout is longer than the lesson's bound: the judge keeps time.
+	learner.Args[3] = (g.RunBound + time.Minute).String()
+	learner.Env = append(learner.Env, remote.DriverEnv+"=fd3")
+	learner.Files = []*os.File{driverEnd}
+	judgeTail := &tailWriter{w: &run.judgeOut, n: 64 << 10}
+	judge := Member{
+		Path: self,
+		// The judge starts lesson 04's activation children from the
+		// driver's program, where it sees it.
+		Env: []string{judgeEnv + "=" + l.Number, programEnv + "=" + g.programPath(bin), testEnv + "=" + l.Test,
+			g.scaleEnv()},
+		Dir:    filepath.Join(g.Root, l.Dir()),
+		Files:  []*os.File{judgeEnd}, // descriptor 4, after the key
+		Stdout: judgeTail,
+		Stderr: judgeTail,
+	}
+	closeKey, err := passKey(&judge, key) // descriptor 3
 	if err != nil {
-		return ranLesson{}, err
+		run.close()
+		return nil, err
 	}
-	defer closeKey()
-	judge.ExtraFiles = append(judge.ExtraFiles, judgeEnd) // descriptor 4
-	var judgeOut bytes.Buffer
-	judge.Stdout = &tailWriter{w: &judgeOut, n: 64 << 10}
-	judge.Stderr = judge.Stdout
+	run.closers = append(run.closers, closeKey)
+	run.spec.Learner, run.spec.Judge = learner, &judge
+	return run, nil
+}
 
-	runCtx, cancel := context.WithTimeout(ctx, g.RunBound)
-	defer cancel()
-	stopWatching := g.watchReport(l, report)
-	out := launch(runCtx, judge, driver)
-	stopWatching()
-	if out.JudgeErr != nil && out.Judge == nil {
-		return ranLesson{}, fmt.Errorf("start the judge and the driver: %w", out.JudgeErr)
+// programPath is where a process in the lesson's group finds the test
+// binary bin: inside the sandbox, where the sandbox shows it.
+func (g *Grader) programPath(bin string) string {
+	if g.SandboxStatus().On {
+		return sandboxedProgram(bin)
 	}
-	if out.DriverErr != nil {
-		return ranLesson{}, fmt.Errorf("start the lesson's test binary: %w", out.DriverErr)
+	return bin
+}
+
+// ranFrom reads how a lesson's processes ended.
+func ranFrom(usage Outcome, run *lessonRun, timedOut, isolated bool) ranLesson {
+	text := run.output.String()
+	if !isolated {
+		ran := ranLesson{output: text, timedOut: timedOut || strings.Contains(text, "panic: test timed out after")}
+		if !usage.Success() {
+			ran.exit = describeOutcome(usage)
+		}
+		return ran
 	}
 	// The driver's test passes when the judge lets it go: its "PASS" says
 	// nothing about the learner's code.
-	text := strings.TrimSuffix(strings.TrimRight(output.String(), "\n"), "PASS")
-	ran := ranLesson{output: text, timedOut: out.TimedOut}
-	switch code := out.Judge.ExitCode(); {
-	case out.TimedOut:
-	case code == 0:
-	case code == judgeLost:
-		ran.died = true
-		if out.Driver != nil {
-			ran.exit = describeExit(out.Driver)
-		}
-	case code == judgeGarbled:
-		ran.died = true
+	ran := ranLesson{output: strings.TrimSuffix(strings.TrimRight(text, "\n"), "PASS"), timedOut: timedOut}
+	if timedOut || usage.Judge == nil {
+		return ran
+	}
+	switch code := usage.Judge.Code; code {
+	case 0:
+	case judgeLost:
+		ran.exit = describeOutcome(usage)
+	case judgeGarbled:
 		ran.exit = "wrote on the grader's control socket, which only the harness may use, and was stopped"
 	default:
 		// The judge itself failed: show what it said, with what the
 		// driver printed.
-		ran.died = true
-		ran.output = strings.TrimSpace(ran.output + "\n" + judgeOut.String())
+		ran.output = strings.TrimSpace(ran.output + "\n" + run.judgeOut.String())
 	}
-	return ran, nil
+	return ran
+}
+
+// describeOutcome says how the learner's process ended: "exited with
+// status 1", "was ended by signal killed"; empty for status 0.
+func describeOutcome(o Outcome) string {
+	switch {
+	case !o.Exited:
+		return "never started"
+	case o.Signal != "":
+		return "was ended by signal " + o.Signal
+	case o.Code != 0:
+		return fmt.Sprintf("exited with status %d", o.Code)
+	}
+	return ""
 }
 
 var noDumpOnce sync.Once
-
-// describeExit says how a process ended: "exited with status 0", or
-// "was killed by signal: killed".
-func describeExit(ps *os.ProcessState) string {
-	if ps.Exited() {
-		return fmt.Sprintf("exited with status %d", ps.ExitCode())
-	}
-	return "ended: " + ps.String()
-}
 
 // isolated reports whether lesson l is graded in two processes: where the
 // system can pass descriptors and the lesson's checks can run in a judge.
@@ -452,6 +513,24 @@ func (g *Grader) scaleEnv() string { return fmt.Sprintf("%s=%d", harness.ScaleEn
 // check that ran.
 func goraceEnv() string {
 	return "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
+}
+
+// limitHit returns the limit the learner's code ran into: the one the
+// sandbox stopped it at, or, when a check did not pass, the one that the
+// checks' messages or the lesson's last words name.
+func limitHit(usage Outcome, res LessonResult, output string) string {
+	if usage.Limit != "" {
+		return usage.Limit
+	}
+	if _, failed := res.FirstFailure(); !failed {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range res.Checks {
+		b.WriteString(c.Message + "\n")
+	}
+	b.WriteString(output)
+	return limitFromText(b.String())
 }
 
 // watchReport tells Progress how many checks have ended, as the report
@@ -590,6 +669,11 @@ func (g *Grader) learnerDir(l registry.Lesson) string {
 // readReport reads the lines the harness wrote. With a key, it keeps only
 // lines signed with it, and counts the others.
 func readReport(name string, key []byte) (lines []harness.ReportLine, forged int, err error) {
+	// Without the sandbox, the learner's code could have put a pipe or a
+	// link in the report's place: a pipe would block the read forever.
+	if info, err := os.Lstat(name); err == nil && !info.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("the lesson's report %s is not a file: something replaced it", name)
+	}
 	f, err := os.Open(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil // the binary died before its first check

@@ -167,7 +167,7 @@ func TestReportsSayWhetherIsolated(t *testing.T) {
 	if inProcess[0].Isolated || isolated[0].Isolated != remote.Supported {
 		t.Fatalf("isolated: lesson 01 in one process %v, lesson 02 %v; want false, %v", inProcess[0].Isolated, isolated[0].Isolated, remote.Supported)
 	}
-	rep := buildJSON(append(inProcess, isolated...), false, false, nil, time.Second)
+	rep := buildJSON(append(inProcess, isolated...), false, false, SandboxStatus{}, nil, time.Second)
 	if rep.Lessons[0].Isolated || rep.Lessons[1].Isolated != remote.Supported {
 		t.Errorf("JSON isolated: %v, %v", rep.Lessons[0].Isolated, rep.Lessons[1].Isolated)
 	}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 
 	"udpbook/harness"
 )
@@ -12,7 +11,7 @@ import (
 // passKey hands key to the test binary on descriptor 3, which the harness
 // reads and closes before the learner's code starts. The returned function
 // closes the parent's end.
-func passKey(cmd *exec.Cmd, key []byte) (func(), error) {
+func passKey(m *Member, key []byte) (func(), error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -23,7 +22,7 @@ func passKey(cmd *exec.Cmd, key []byte) (func(), error) {
 		return nil, err
 	}
 	w.Close()
-	cmd.ExtraFiles = []*os.File{r}
-	cmd.Env = append(cmd.Env, harness.KeyEnv+"=fd3")
+	m.Files = append([]*os.File{r}, m.Files...)
+	m.Env = append(m.Env, harness.KeyEnv+"=fd3")
 	return func() { r.Close() }, nil
 }

@@ -8,12 +8,6 @@ import "os/exec"
 // is killed when its context ends.
 func killGroup(cmd *exec.Cmd) {}
 
-// ownGroup does nothing here.
-func ownGroup(cmd *exec.Cmd) {}
-
-// killNow kills cmd.
-func killNow(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		cmd.Process.Kill()
-	}
-}
+// killTree does nothing here: the process has ended, and this system
+// keeps no group of the processes it started.
+func killTree(cmd *exec.Cmd) {}

@@ -15,14 +15,8 @@ func killGroup(cmd *exec.Cmd) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }
 
-// ownGroup makes cmd start in a process group of its own, for killNow.
-func ownGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-}
-
-// killNow kills cmd, started with ownGroup, and every process in its group.
-func killNow(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
+// killTree kills what is left of cmd's process group once cmd has ended.
+// A process that left the group (with setsid) is out of its reach.
+func killTree(cmd *exec.Cmd) {
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }

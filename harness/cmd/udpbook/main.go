@@ -99,6 +99,7 @@ type checkOptions struct {
 	bound      time.Duration
 	jobs       int
 	scale      int
+	sandbox    string
 }
 
 func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
@@ -113,6 +114,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.DurationVar(&o.bound, "timeout", 90*time.Second, "how long one lesson's checks may run before the lesson is stopped")
 	fs.IntVar(&o.scale, "time-scale", envScale(), "the time scale timing checks start at: 2, 4 or 8 on a slow machine "+
 		"(every duration of a timing check is multiplied by it; $"+harness.ScaleEnv+" sets the default)")
+	fs.StringVar(&o.sandbox, "sandbox", SandboxAuto, "run each lesson's code in a sandbox (Linux): auto (where the system allows it), on (grade nothing without it), or off (as "+SandboxEnv+"=off does)")
 	fs.IntVar(&o.jobs, "jobs", 2*runtime.NumCPU(), "how many lessons to grade at once (lessons spend much of their time waiting on timers)")
 	return fs
 }
@@ -144,6 +146,11 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 2
 	}
+	mode, err := sandboxMode(opts.sandbox)
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 2
+	}
 	if opts.from != "" {
 		abs, err := filepath.Abs(opts.from)
 		if err != nil {
@@ -163,7 +170,7 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 	// The grader's own report states the scale, as the harness reads it.
 	os.Setenv(harness.ScaleEnv, strconv.Itoa(opts.scale))
 	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs,
-		Scale: opts.scale}
+		Scale: opts.scale, Sandbox: mode}
 	var pl *progressLine
 	if isTerminal(stderr) {
 		pl = newProgressLine(stderr)
@@ -180,7 +187,8 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 	if race {
 		detector = "race detector on"
 	}
-	fmt.Fprintf(stdout, "udpbook: grading %s (%s)\n\n", what, detector)
+	// Whether the sandbox is on, and if not why, is said once, here.
+	fmt.Fprintf(stdout, "udpbook: grading %s (%s, %s)\n\n", what, detector, g.SandboxStatus())
 	start := time.Now()
 	results := g.Grade(ctx, lessons)
 	elapsed := time.Since(start)
@@ -192,7 +200,7 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		return 130
 	}
 	if opts.jsonFile != "" {
-		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, modifiedFiles(results), elapsed)); err != nil {
+		if err := writeJSON(opts.jsonFile, buildJSON(results, race, opts.solutions, g.SandboxStatus(), modifiedFiles(results), elapsed)); err != nil {
 			fmt.Fprintln(stderr, "udpbook:", err)
 			return 2
 		}
@@ -265,7 +273,7 @@ func raceSetting(s string) (bool, error) {
 	case "off", "false", "0":
 		return false, nil
 	case "auto", "":
-		out, err := exec.Command("go", "env", "CGO_ENABLED", "CC").Output()
+		out, err := goCommand(context.Background(), "env", "CGO_ENABLED", "CC").Output()
 		if err != nil {
 			return false, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,11 +26,18 @@ type JSONReport struct {
 	MaxScore   int          `json:"max_score"`
 	Race       bool         `json:"race_detector"`
 	TimeScale  int          `json:"time_scale"` // the scale timing checks started at (see docs/grading.md)
+	Sandbox    JSONSandbox  `json:"sandbox"`
 	Solutions  bool         `json:"solutions,omitempty"`
 	Modified   []string     `json:"modified_files,omitempty"`
 	DurationMS int64        `json:"duration_ms"`
 	Lessons    []JSONLesson `json:"lessons"`
 	Tests      []JSONTest   `json:"tests"`
+}
+
+// JSONSandbox says whether the lessons ran in the sandbox, and if not, why.
+type JSONSandbox struct {
+	On  bool   `json:"on"`
+	Why string `json:"why,omitempty"`
 }
 
 // JSONLesson is one lesson's part of the report.
@@ -44,6 +52,8 @@ type JSONLesson struct {
 	Detail     string     `json:"detail,omitempty"`
 	Copied     *JSONCopy  `json:"copied,omitempty"`
 	Forged     int        `json:"forged_report_lines,omitempty"`
+	Limit      string     `json:"limit,omitempty"`      // the limit the code ran into: "used more than 1 GiB of memory"
+	NoSandbox  string     `json:"no_sandbox,omitempty"` // why this lesson ran without the sandbox, which was on
 	DurationMS int64      `json:"duration_ms"`
 	Isolated   bool       `json:"isolated"` // the checks ran in a process of their own, apart from the learner's code
 	Tests      []JSONTest `json:"tests"`
@@ -89,14 +99,16 @@ func trimMessage(s string) string {
 	return head + "\n[... trimmed ...]\n" + tail
 }
 
-func buildJSON(results []LessonResult, race, solutions bool, modified []string, d time.Duration) JSONReport {
-	rep := JSONReport{Version: 3, Status: "pass", Race: race, TimeScale: harness.StartScale(), Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
+func buildJSON(results []LessonResult, race, solutions bool, sandbox SandboxStatus, modified []string, d time.Duration) JSONReport {
+	rep := JSONReport{Version: 3, Status: "pass", Race: race, TimeScale: harness.StartScale(),
+		Sandbox: JSONSandbox{On: sandbox.On, Why: sandbox.Why}, Solutions: solutions, Modified: modified, DurationMS: d.Milliseconds()}
 	for i, r := range results {
 		checks, points := r.Passed()
 		jl := JSONLesson{
 			Lesson: r.Lesson.Number, Name: r.Lesson.Title, State: r.State,
 			Score: points, MaxScore: r.MaxPoints(), Passed: checks, Checks: len(r.Checks),
-			Detail: trimMessage(r.Detail), Forged: r.Forged, DurationMS: r.Duration.Milliseconds(), Isolated: r.Isolated,
+			Detail: trimMessage(r.Detail), Forged: r.Forged, Limit: r.Limit, NoSandbox: r.Usage.Unsandboxed,
+			DurationMS: r.Duration.Milliseconds(), Isolated: r.Isolated,
 		}
 		if c := r.Copied; c != nil {
 			jl.Copied = &JSONCopy{From: c.From, Percent: int(100*c.Share + 0.5), Identical: c.Identical, Message: c.String()}
@@ -144,7 +156,31 @@ func writeJSON(name string, rep JSONReport) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(name, append(b, '\n'), 0o644)
+	return writeFileAtomic(name, append(b, '\n'))
+}
+
+// writeFileAtomic writes a result file the way no reader ever sees half
+// of: to a temporary file in the same folder, then renamed over name.
+func writeFileAtomic(name string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
 }
 
 // JUnit XML, as most CI systems display it: a test suite per lesson, a
@@ -213,6 +249,9 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 		if r.Forged > 0 {
 			s.Properties = append(s.Properties, junitProperty{"forged_report_lines", fmt.Sprint(r.Forged)})
 		}
+		if r.Limit != "" {
+			s.Properties = append(s.Properties, junitProperty{"limit", r.Limit})
+		}
 		for _, c := range r.Checks {
 			jc := junitCase{Name: c.ID, Classname: "udpbook." + r.Lesson.Name(), Time: seconds(c.Duration)}
 			text := trimMessage(c.Message) + "\nhint: " + c.Hint
@@ -249,5 +288,5 @@ func writeJUnit(name string, results []LessonResult, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(name, append([]byte(xml.Header), append(b, '\n')...), 0o644)
+	return writeFileAtomic(name, append([]byte(xml.Header), append(b, '\n')...))
 }

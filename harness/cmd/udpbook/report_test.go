@@ -26,7 +26,7 @@ func TestReportsDescribeTheGrading(t *testing.T) {
 	dir := t.TempDir()
 
 	jsonFile := filepath.Join(dir, "results.json")
-	require.NoError(t, writeJSON(jsonFile, buildJSON(results, false, false, nil, 0)))
+	require.NoError(t, writeJSON(jsonFile, buildJSON(results, false, false, SandboxStatus{On: true}, nil, 0)))
 	b, err := os.ReadFile(jsonFile)
 	require.NoError(t, err)
 	var rep JSONReport
@@ -69,7 +69,7 @@ func TestReportsDescribeTheGrading(t *testing.T) {
 // A lesson that does not compile is an error in both reports.
 func TestReportsMarkACompileErrorAsError(t *testing.T) {
 	r := fixture(t, "nocompile.go", 25*time.Second)
-	rep := buildJSON([]LessonResult{r}, false, false, nil, 0)
+	rep := buildJSON([]LessonResult{r}, false, false, SandboxStatus{Why: "turned off"}, nil, 0)
 	require.Equal(t, "error", rep.Status)
 	require.Equal(t, StatusError, rep.Tests[0].Status)
 	junit := buildJUnit([]LessonResult{r}, 0)

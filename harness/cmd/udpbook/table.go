@@ -33,12 +33,21 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		if n, scale := r.Retried(); n > 0 {
 			state += fmt.Sprintf(", %d check(s) decided at up to %d× time scale", n, scale)
 		}
+		if r.State == OverLimit {
+			state += " (" + r.Limit + ")"
+		}
 		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(state))
 	}
 	if len(results) > 1 {
 		fmt.Fprintf(tw, "  total\t%d/%d\t%d/%d\n", checks, maxChecks, points, maxPoints)
 	}
 	tw.Flush()
+
+	for _, r := range results {
+		if r.Usage.Unsandboxed != "" {
+			fmt.Fprintf(w, "\nLesson %s ran without the sandbox, which could not be set up for it: %s\n", r.Lesson.Number, r.Usage.Unsandboxed)
+		}
+	}
 
 	if modified := modifiedFiles(results); len(modified) > 0 {
 		fmt.Fprintf(w, "\nThese files differ from the workbook's; they were graded as the workbook shipped them:\n")
@@ -75,6 +84,9 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 			continue
 		}
 		fmt.Fprintf(w, "%s lesson %s %s, check %q: %s\n", pal.bold("Next:"), l.Number, l.Title, c.ID, c.Title)
+		if r.State == OverLimit {
+			fmt.Fprintf(w, "  %s\n", r.Detail)
+		}
 		if r.State == Crashed || r.State == TimedOut {
 			fmt.Fprintf(w, "  the lesson %s; what it printed:\n%s\n", strings.ToLower(r.State), indent(r.Detail, "    "))
 		}

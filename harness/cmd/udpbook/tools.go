@@ -90,7 +90,7 @@ func writeProgress(root string, all map[string]*progress) error {
 		fmt.Fprintf(&b, "%s %s | state: %s | checks: %s | points: %s | failing: %s | hints shown: %d | updated: %s\n",
 			l.Number, l.Slug, p.State, p.Checks, p.Points, failing, p.Hints, p.Updated)
 	}
-	return os.WriteFile(filepath.Join(root, ProgressFile), []byte(b.String()), 0o644)
+	return writeFileAtomic(filepath.Join(root, ProgressFile), []byte(b.String()))
 }
 
 // recordProgress stores the results of a grading in the progress file.
