@@ -30,6 +30,9 @@ func takeDriver() *os.File {
 		return nil
 	}
 	os.Unsetenv(DriverEnv)
+	// Processes the learner's code starts must not hold the socket: the
+	// judge learns that the driver has gone when its end closes.
+	closeOnExec(3)
 	return os.NewFile(3, "udpbook-control")
 }
 

@@ -196,3 +196,6 @@ func closedFile(name string) *os.File {
 	f.Close()
 	return f
 }
+
+// closeOnExec keeps descriptor fd from the programs this process starts.
+func closeOnExec(fd uintptr) { syscall.CloseOnExec(int(fd)) }

@@ -137,7 +137,7 @@ type Member struct {
 	Args   []string   // its arguments, without the name
 	Env    []string   // its own variables, added to the grader's environment (in the sandbox, the learner's to a bare one)
 	Dir    string     // its working folder (in the sandbox the learner gets a private one)
-	Files  []*os.File // descriptors 3, 4, ... of the process
+	Files  []*os.File // descriptors 3, 4, ... of the process; runLesson closes them once the process has them
 	Stdout io.Writer
 	Stderr io.Writer
 }

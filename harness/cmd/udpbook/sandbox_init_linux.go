@@ -222,6 +222,12 @@ func supervise(cfg initConfig) (Outcome, error) {
 		}
 		judge, err = startStage(jcfg, files, j.Dir, &syscall.SysProcAttr{Setpgid: !cfg.Namespaces}, stdout, stderr)
 		readyW.Close()
+		// The judge has its descriptors now (its control socket among
+		// them): a copy kept here would hide from the learner that the
+		// judge has gone.
+		for _, f := range files[:j.Files] {
+			f.Close()
+		}
 		for _, f := range []*os.File{stdout, stderr} {
 			if f != nil {
 				f.Close() // a second Close of the same file does nothing
@@ -261,6 +267,11 @@ func supervise(cfg initConfig) (Outcome, error) {
 	lcfg.Role = "learner"
 	lcfg.Judge = nil
 	cmd, err := startStage(lcfg, files, dir, attr, os.Stdout, os.Stderr)
+	// Likewise the learner's: the judge must see the driver's end close
+	// when the learner's process ends.
+	for _, f := range files {
+		f.Close()
+	}
 	if err != nil {
 		if judge != nil {
 			judge.Process.Kill()

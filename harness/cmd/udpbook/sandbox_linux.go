@@ -343,6 +343,11 @@ func startInit(ctx context.Context, cfg initConfig, files []*os.File, stdout, st
 		return Outcome{}, fmt.Errorf("start the sandbox: %w", err)
 	}
 	statusW.Close()
+	// The lesson's processes have their descriptors now; the copies kept
+	// here would hide from each that the other has gone.
+	for _, f := range files {
+		f.Close()
+	}
 	waitErr := cmd.Wait()
 	statusR.SetReadDeadline(time.Now().Add(time.Second))
 	raw, _ := io.ReadAll(io.LimitReader(statusR, 1<<20))

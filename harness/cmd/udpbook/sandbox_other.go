@@ -44,6 +44,11 @@ func runPlain(ctx context.Context, spec Spec) (Outcome, error) {
 		}
 		err = judge.Start()
 		readyW.Close()
+		// The judge has its descriptors now; the copies kept here would
+		// hide from it that the learner has gone.
+		for _, f := range j.Files {
+			f.Close()
+		}
 		if err != nil {
 			return Outcome{}, fmt.Errorf("start the judge: %w", err)
 		}
@@ -61,7 +66,11 @@ func runPlain(ctx context.Context, spec Spec) (Outcome, error) {
 	} else if spec.Report != "" {
 		learner.Env = append(learner.Env, harness.ReportEnv+"="+spec.Report)
 	}
-	if err := learner.Start(); err != nil {
+	err := learner.Start()
+	for _, f := range spec.Learner.Files {
+		f.Close()
+	}
+	if err != nil {
 		if judge != nil {
 			judge.Process.Kill()
 			<-judgeDone
