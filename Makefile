@@ -32,7 +32,7 @@ grader:
 	@$(GO) build -o $(GRADER) ./harness/cmd/udpbook
 
 test: fmt vet
-	$(GO) test -race -count=1 $(SELF_TESTED)
+	$(GO) test -race -count=1 -timeout 20m $(SELF_TESTED)
 
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -427,8 +427,10 @@ func (g *Grader) lessonSpec(l registry.Lesson, bin, report string, key []byte, t
 		// The judge starts lesson 04's activation children from the
 		// driver's program, where it sees it.
 		Env: []string{judgeEnv + "=" + l.Number, programEnv + "=" + g.programPath(bin), testEnv + "=" + l.Test,
-			g.scaleEnv()},
-		Dir:    filepath.Join(g.Root, l.Dir()),
+			g.scaleEnv(), g.judgeTemp()},
+		// The judge needs no folder of the workbook's: in the sandbox it
+		// may not even see the workbook (under a hidden HOME, say).
+		Dir:    "/",
 		Files:  []*os.File{judgeEnd}, // descriptor 4, after the key
 		Stdout: judgeTail,
 		Stderr: judgeTail,
@@ -441,6 +443,15 @@ func (g *Grader) lessonSpec(l registry.Lesson, bin, report string, key []byte, t
 	run.closers = append(run.closers, closeKey)
 	run.spec.Learner, run.spec.Judge = learner, &judge
 	return run, nil
+}
+
+// judgeTemp is the judge's temporary folder: in the sandbox, the private
+// /tmp that it shares with the learner (the grader's is not there).
+func (g *Grader) judgeTemp() string {
+	if g.SandboxStatus().On {
+		return "TMPDIR=/tmp"
+	}
+	return "TMPDIR=" + os.TempDir()
 }
 
 // programPath is where a process in the lesson's group finds the test

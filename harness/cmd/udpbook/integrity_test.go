@@ -61,7 +61,7 @@ func TestEditedTestFilesAreIgnored(t *testing.T) {
 	})
 	r := gradeLesson01(t, g)
 	if r.State != NotStarted {
-		t.Fatalf("state %q, want %q (the stub, graded with the workbook's test)", r.State, NotStarted)
+		t.Fatalf("state %q, want %q (the stub, graded with the workbook's test); detail %q", r.State, NotStarted, r.Detail)
 	}
 	var got []string
 	for _, m := range r.Modified {

@@ -87,9 +87,10 @@ func TestForgingFromTheLearnersProcessEarnsNothing(t *testing.T) {
 	if r.Forged > 0 && !strings.Contains(r.Detail, "not written by the harness") {
 		t.Errorf("%d forged lines, not named in the detail %q", r.Forged, r.Detail)
 	}
-	if os.Geteuid() == 0 && r.Forged == 0 {
+	if os.Geteuid() == 0 && r.Forged == 0 && !sandboxStatus(SandboxAuto).On {
 		// Root reads every process's environment: the attack finds the
-		// report file and its lines must be seen and ignored.
+		// report file and its lines must be seen and ignored. (In the
+		// sandbox, the judge is not among the processes it sees.)
 		t.Errorf("no forged lines were found; the attack writes some as root")
 	}
 }

@@ -258,3 +258,21 @@ func runLesson(ctx context.Context, status SandboxStatus, required bool, spec Sp
 	out.Unsandboxed = err.Error()
 	return out, perr
 }
+
+// withEnv returns base with the variables of extra added, each replacing
+// any of the same name in base: a process may read either of two entries
+// with one name.
+func withEnv(base, extra []string) []string {
+	names := map[string]bool{}
+	for _, kv := range extra {
+		name, _, _ := strings.Cut(kv, "=")
+		names[name] = true
+	}
+	env := make([]string, 0, len(base)+len(extra))
+	for _, kv := range base {
+		if name, _, _ := strings.Cut(kv, "="); !names[name] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}

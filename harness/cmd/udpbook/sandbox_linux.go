@@ -164,7 +164,7 @@ func runSupervised(ctx context.Context, spec Spec, namespaces bool) (Outcome, er
 	if namespaces {
 		env = append(sandboxEnv(), m.Env...)
 	} else {
-		env = append(os.Environ(), m.Env...)
+		env = withEnv(os.Environ(), m.Env)
 	}
 	if spec.Judge == nil && report != "" {
 		env = append(env, harness.ReportEnv+"="+report)
@@ -182,7 +182,7 @@ func runSupervised(ctx context.Context, spec Spec, namespaces bool) (Outcome, er
 		if self, err := os.Executable(); err == nil && self == j.Path {
 			jc.Self = true
 		}
-		jc.Env = append(os.Environ(), j.Env...)
+		jc.Env = withEnv(os.Environ(), j.Env)
 		if report != "" {
 			jc.Env = append(jc.Env, harness.ReportEnv+"="+report)
 		}
