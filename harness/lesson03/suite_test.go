@@ -439,11 +439,16 @@ func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
 }
 
 func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
-	var kit []harness.Broken[lesson03.Impl]
-	for _, b := range broken {
-		kit = append(kit, harness.Broken[lesson03.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
-	}
 	// Checks that count the lesson's goroutines run alone, at 2× only.
 	alone := map[string]bool{"send-every-stop": true}
-	harness.TestFailsAtEveryScale(t, &lesson03.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
+	harness.TestFailsAtEveryScale(t, &lesson03.Suite, brokenKit(), timingChecks, []int{2, 4, 8}, alone)
+}
+
+// brokenKit is broken, for the self-test kit.
+func brokenKit() []harness.Broken[lesson03.Impl] {
+	kit := make([]harness.Broken[lesson03.Impl], len(broken))
+	for i, b := range broken {
+		kit[i] = harness.Broken[lesson03.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl}
+	}
+	return kit
 }

@@ -15,26 +15,12 @@ import (
 // socket-activation checks are left out: their child processes are this
 // test binary started again, which serves the implementations in process.
 func TestBrokenImplementationsFailThroughTheDriver(t *testing.T) {
-	if !remote.Supported {
-		t.Skip("the judge and the driver need descriptor passing")
-	}
-	for _, b := range broken {
-		if strings.Contains(b.fails, "activat") {
-			continue
+	var kit []harness.Broken[lesson04.Impl]
+	for _, b := range brokenKit() {
+		if !strings.Contains(b.Fails, "activat") {
+			kit = append(kit, b)
 		}
-		t.Run(b.name+" ("+b.fails+")", func(t *testing.T) {
-			cl, stop := remote.Loopback(t, b.impl)
-			defer stop()
-			res := lesson04.GradeOne(t, b.fails, remote.Proxy[lesson04.Impl](cl))
-			if res.Status == harness.Skip {
-				t.Skipf("check %q cannot run here: %s", b.fails, res.Message)
-			}
-			if res.Status != harness.Fail {
-				t.Fatalf("check %q gave %s to a broken implementation (%s) through the driver; want fail\n%s", b.fails, res.Status, b.name, res.Message)
-			}
-			if !strings.Contains(res.Message, b.msg) {
-				t.Fatalf("check %q failed through the driver, but not for the reason expected: the message lacks %q:\n%s", b.fails, b.msg, res.Message)
-			}
-		})
 	}
+	grade := func(id string, impl lesson04.Impl) harness.Result { return lesson04.GradeOne(t, id, impl) }
+	remote.TestBrokenThroughDriver(t, grade, kit, nil)
 }

@@ -249,3 +249,12 @@ func TestStubFailsEveryCheckAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// brokenKit is broken, for the self-test kit.
+func brokenKit() []harness.Broken[lesson04.Impl] {
+	kit := make([]harness.Broken[lesson04.Impl], len(broken))
+	for i, b := range broken {
+		kit[i] = harness.Broken[lesson04.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl}
+	}
+	return kit
+}

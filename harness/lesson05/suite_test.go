@@ -825,14 +825,10 @@ func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
 }
 
 func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
-	var kit []harness.Broken[lesson05.Impl]
-	for _, b := range broken {
-		kit = append(kit, harness.Broken[lesson05.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl})
-	}
 	// The stop checks count the lesson's goroutines, and each waits out
 	// its StopBound: they run alone, at 2× only.
 	alone := map[string]bool{"server-stop": true, "client-stop": true, "pair-stop": true}
-	harness.TestFailsAtEveryScale(t, &lesson05.Suite, kit, timingChecks, []int{2, 4, 8}, alone)
+	harness.TestFailsAtEveryScale(t, &lesson05.Suite, brokenKit(), timingChecks, []int{2, 4, 8}, alone)
 }
 
 // Correct variations of the reference: designs and harmless extras that
@@ -853,4 +849,13 @@ func TestCorrectVariantsPass(t *testing.T) {
 			}
 		}
 	}
+}
+
+// brokenKit is broken, for the self-test kit.
+func brokenKit() []harness.Broken[lesson05.Impl] {
+	kit := make([]harness.Broken[lesson05.Impl], len(broken))
+	for i, b := range broken {
+		kit[i] = harness.Broken[lesson05.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl}
+	}
+	return kit
 }
