@@ -24,7 +24,9 @@ import (
 // at a scale where the harness kept its schedule counts; a check still
 // inconclusive at the largest scale fails, saying that the harness could
 // not keep its schedule, since a learner's program that keeps the CPU busy
-// can cause that too.
+// can cause that too. A verdict that a busy machine can cause in correct
+// code even while the harness keeps its schedule ("too slow", C.Slow) is
+// confirmed at the next scale before it counts.
 
 // ScaleEnv names the environment variable that sets the time scale the
 // checks start at (1 by default; 2, 4 or 8 on a slow machine).
