@@ -196,11 +196,7 @@ func (c *C) Cleanup(f func()) {
 func (c *C) finish(s Status, msg string) {
 	if s == Fail {
 		if why := c.clock.overrun(time.Now()); why != "" {
-			c.clock.mu.Lock()
-			if c.clock.late == "" {
-				c.clock.late = why
-			}
-			c.clock.mu.Unlock()
+			c.clock.setLate(why, false)
 		}
 	}
 	c.mu.Lock()

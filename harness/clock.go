@@ -206,11 +206,7 @@ func (cl *clock) inconclusive() string {
 // twice the time scale. Call it only for the harness's own lateness (or
 // the machine's), never for something the learner's code did.
 func (c *C) Late(format string, args ...any) {
-	c.clock.mu.Lock()
-	if c.clock.late == "" {
-		c.clock.late = fmt.Sprintf(format, args...)
-	}
-	c.clock.mu.Unlock()
+	c.clock.setLate(fmt.Sprintf(format, args...), false)
 	c.finish(Inconclusive, "")
 	c.exit()
 }
@@ -233,13 +229,19 @@ func (c *C) Slow(format string, args ...any) {
 		c.Fatalf(format, args...)
 	}
 	msg := fmt.Sprintf(format, args...)
-	c.clock.mu.Lock()
-	if c.clock.late == "" {
-		c.clock.late, c.clock.slow = "at this scale, "+msg+" (a busy machine can cause that once: trying again)", true
-	}
-	c.clock.mu.Unlock()
+	c.clock.setLate("at this scale, "+msg+" (a busy machine can cause that once: trying again)", true)
 	c.finish(Inconclusive, "")
 	c.exit()
+}
+
+// setLate makes the attempt inconclusive for why, unless it is already;
+// slow says that why is a verdict of slowness (see Slow).
+func (cl *clock) setLate(why string, slow bool) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.late == "" {
+		cl.late, cl.slow = why, slow
+	}
 }
 
 // slowVerdict reports whether the attempt is inconclusive because of Slow.

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 )
 
@@ -43,22 +41,6 @@ func exitDetail(out, dir, how string, running string, started bool) string {
 		detail += "; it printed:\n" + tail
 	}
 	return detail
-}
-
-// describeRunErr says how a process that exec's Run reported with runErr
-// ended: "exited with status 1", "was ended by a signal: killed"; empty
-// for status 0.
-func describeRunErr(runErr error) string {
-	var exit *exec.ExitError
-	switch {
-	case errors.As(runErr, &exit) && exit.Exited():
-		return fmt.Sprintf("exited with status %d", exit.ExitCode())
-	case errors.As(runErr, &exit):
-		return "was ended by a " + exit.String() // "signal: killed"
-	case runErr != nil:
-		return "could not run: " + runErr.Error()
-	}
-	return ""
 }
 
 // noteNotRun gives the checks that never ran a message that says why.

@@ -112,15 +112,12 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
 	fs.DurationVar(&o.bound, "timeout", 90*time.Second, "how long one lesson's checks may run before the lesson is stopped")
-	fs.IntVar(&o.scale, "time-scale", envScale(), "the time scale timing checks start at: 2, 4 or 8 on a slow machine "+
+	fs.IntVar(&o.scale, "time-scale", harness.StartScale(), "the time scale timing checks start at: 2, 4 or 8 on a slow machine "+
 		"(every duration of a timing check is multiplied by it; $"+harness.ScaleEnv+" sets the default)")
 	fs.StringVar(&o.sandbox, "sandbox", SandboxAuto, "run each lesson's code in a sandbox (Linux): auto (where the system allows it), on (grade nothing without it), or off (as "+SandboxEnv+"=off does)")
 	fs.IntVar(&o.jobs, "jobs", 2*runtime.NumCPU(), "how many lessons to grade at once (lessons spend much of their time waiting on timers)")
 	return fs
 }
-
-// envScale is the default of -time-scale: harness.ScaleEnv's value, or 1.
-func envScale() int { return harness.StartScale() }
 
 func check(root string, args []string, stdout, stderr io.Writer) int {
 	var opts checkOptions
