@@ -9,6 +9,9 @@
 #   make concurrency         8 full gradings at once must agree
 #   make overload            25 rounds of 8 gradings at once with busy loops
 #                            on every core: correct code never fails
+#   make mutants             mutation testing of the solutions (gremlins):
+#                            every mutant that still passes must be listed
+#                            as equivalent (LESSON=05 for one)
 #   make timing              how long grading every lesson takes
 #   make pristine            (workbook authors) refresh the grader's copies
 #                            of the lessons and the harness after a change
@@ -22,7 +25,7 @@ GRADER := .udpbook/udpbook
 # which fail until they are written.
 SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
-.PHONY: check test fmt vet grader pristine stress concurrency overload timing
+.PHONY: check test fmt vet grader pristine stress concurrency overload timing mutants
 
 check: grader
 	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
@@ -58,3 +61,6 @@ overload:
 
 timing:
 	bash .ci/timing
+
+mutants:
+	bash .ci/mutants $(LESSON)
