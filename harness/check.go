@@ -45,6 +45,7 @@ type Result struct {
 	Attempts int           // how many times the check ran: more than 1 when the harness ran late
 	Scale    int           // the time scale of the attempt that decided
 	Late     string        // why the last inconclusive attempt was not judged, if any
+	Missing  string        // for Skip: the capability this host lacks (see C.Require), if that was why
 }
 
 // errCheckOver is the cause of a C's context when the check ends normally.
@@ -71,6 +72,7 @@ type C struct {
 	cleanups []func()
 	status   Status
 	message  string
+	missing  string   // the capability whose absence skipped the check
 	pending  []string // messages from Errorf not yet ended by FailNow
 }
 
@@ -251,7 +253,7 @@ func (c *C) runCleanup(f func()) {
 func (c *C) result(id string) Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Result{ID: id, Status: c.status, Message: c.message}
+	return Result{ID: id, Status: c.status, Message: c.message, Missing: c.missing}
 }
 
 // RunCheck runs fn as a check on its own goroutine and returns its result.

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"net"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -109,6 +110,18 @@ func OpenSockets() (map[string]bool, bool) {
 		return p.OpenSockets()
 	}
 	return openSockets()
+}
+
+// LearnerHolds reports whether the learner's code still holds conn, a socket
+// the harness gave it (to Serve, say): false once the learner's code has
+// closed it. In a judge it asks the driver, whose copy is the learner's; in
+// one process the harness's conn is the learner's. known is false where
+// this cannot be told.
+func LearnerHolds(conn net.PacketConn) (held, known bool) {
+	if p := currentProbe(); p != nil {
+		return p.Holds(conn)
+	}
+	return OwnHolds(conn)
 }
 
 // NewSockets waits up to wait for every socket opened since before (from

@@ -45,22 +45,19 @@ func Loopback(network string) netip.Addr {
 // network ("udp4" or "udp6"), so the kernel picks a free port.
 func ListenLoopback(network string) (*net.UDPConn, error) {
 	laddr := net.UDPAddrFromAddrPort(netip.AddrPortFrom(Loopback(network), 0))
-	conn, err := net.ListenUDP(network, laddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s %s: %w", network, laddr, err)
-	}
-	return conn, nil
+	// The error, a *net.OpError, already says "listen udp6 [::1]:0".
+	return net.ListenUDP(network, laddr)
 }
 
 // Listen binds a socket as ListenLoopback does and closes it when the check
 // ends. Where the system has no IPv6 loopback, a "udp6" Listen skips the
-// check with that reason.
+// check with that reason (see IPv6 and C.Require).
 func (c *C) Listen(network string) *net.UDPConn {
+	if network == "udp6" {
+		c.Require(IPv6)
+	}
 	conn, err := ListenLoopback(network)
 	if err != nil {
-		if network == "udp6" {
-			c.Skipf("IPv6 loopback is not available on this system: %v", err)
-		}
 		c.Fatalf("harness could not bind a socket: %v", err)
 	}
 	c.Cleanup(func() { conn.Close() })

@@ -2,7 +2,11 @@ package harness
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -21,6 +25,9 @@ type Probe interface {
 	Goroutines(pkg string) map[int]string
 	// OpenSockets is OpenSockets in the learner's process.
 	OpenSockets() (map[string]bool, bool)
+	// Holds is LearnerHolds: whether the learner's copy of conn, a socket
+	// of the harness's, is still open.
+	Holds(conn any) (held, known bool)
 }
 
 var (
@@ -68,3 +75,20 @@ func OwnGoroutines(pkg string) map[int]string { return goroutines(pkg) }
 
 // OwnSockets is OpenSockets of this very process, whatever SetProbe said.
 func OwnSockets() (map[string]bool, bool) { return openSockets() }
+
+// OwnHolds reports whether conn is still open in this very process: a
+// driver answers the judge's Holds with it.
+func OwnHolds(conn any) (held, known bool) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false, false
+	}
+	rc, err := sc.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(uintptr) {})
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
+		return false, false
+	}
+	return err == nil, true
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -221,5 +222,75 @@ func (c *C) Call(call string, d time.Duration, f func()) {
 	case <-t.C:
 		c.Fatalf("%s did not return within %v: something in it blocks forever "+
 			"(a read without a deadline, a channel nobody sends on, a lock held forever)", call, d)
+	}
+}
+
+// Running is a long-running call into learner code, such as Serve, that a
+// check started with Go.
+type Running struct {
+	call     string
+	done     chan error // the call's result, sent once
+	expected atomic.Bool
+	err      error
+	finished bool
+}
+
+// Go runs f, a long-running call into learner code described by call (such
+// as "Serve"), on its own goroutine, and returns at once.
+//
+// A panic in f fails the check with the panic's value and where in the
+// learner's code it happened; so does a runtime.Goexit. If f returns before
+// the check has said it should (see Running.Expect), the check is aborted
+// with "<call> returned while it should still be running", so every wait
+// ends at once and a stub fails in milliseconds. When the check ends, Go
+// waits up to Patience for f to return: stop it first with a clean-up
+// registered after Go returns (clean-ups run last registered first), which
+// cancels its context or closes its socket.
+func (c *C) Go(call string, f func() error) *Running {
+	r := &Running{call: call, done: make(chan error, 1)}
+	go func() {
+		var err error
+		returned := false
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%s panicked: %v\n%s", call, p, panicFrames(debug.Stack()))
+				c.Abort(err)
+			} else if !returned {
+				err = fmt.Errorf("%s ended its goroutine with runtime.Goexit instead of returning", call)
+				c.Abort(err)
+			} else if !r.expected.Load() {
+				c.Abort(fmt.Errorf("%s returned while it should still be running: %v", call, err))
+			}
+			r.done <- err
+		}()
+		err = f()
+		returned = true
+	}()
+	c.Cleanup(func() {
+		r.Expect()
+		r.Wait(Patience)
+	})
+	return r
+}
+
+// Expect says that the call may return from now on: call it just before
+// cancelling the call's context or closing its socket.
+func (r *Running) Expect() { r.expected.Store(true) }
+
+// Wait waits at most d for the call to return, and returns its result and
+// true, or false if it is still running. Once it has returned, Wait returns
+// the same result at once. Call it from the check's goroutine only.
+func (r *Running) Wait(d time.Duration) (error, bool) {
+	if r.finished {
+		return r.err, true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r.err = <-r.done:
+		r.finished = true
+		return r.err, true
+	case <-t.C:
+		return nil, false
 	}
 }

@@ -75,9 +75,9 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "empty-and-binary", Points: 2,
-		Title: "an empty datagram gets \"Hello, !\"; bytes that are not UTF-8 come back unchanged",
+		Title: "an empty datagram gets \"Hello, !\"; bytes that are not UTF-8, spaces and newlines come back unchanged",
 		Hint: "A zero-length datagram is a datagram: do not skip n == 0. Copy the bytes as they are; " +
-			"do not convert them through runes or clean them up.",
+			"do not convert them through runes, trim them or clean them up.",
 		Run: checkEmptyAndBinary,
 	},
 	{
@@ -90,14 +90,14 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "stop", Points: 2,
-		Title: "cancelling ctx makes Serve return ctx.Err() within 1s, with no goroutine left behind",
+		Title: "cancelling ctx makes Serve return ctx.Err() within 1s, with no goroutine left behind and its socket still open",
 		Hint: "A blocked ReadFrom does not watch ctx. Use context.AfterFunc(ctx, ...) to set a read deadline " +
-			"in the past, and when ReadFrom fails, return ctx.Err() if ctx is done.",
+			"in the past, and when ReadFrom fails, return ctx.Err() if ctx is done. Do not close conn: the caller owns it.",
 		Run: checkStop,
 	},
 	{
 		ID: "closed-socket", Points: 1,
-		Title: "when its socket is closed under it, Serve returns the read's error instead of looping",
+		Title: "when its socket is closed under it, Serve returns the read's error instead of looping, and leaves no goroutine behind",
 		Hint: "Only a read error caused by ctx means \"stop quietly\". Any other read error (net.ErrClosed, say) " +
 			"will happen again on the next read: return it, wrapped with %w if you add context.",
 		Run: checkClosedSocket,
@@ -270,6 +270,9 @@ func checkEmptyAndBinary(c *harness.C, impl Impl) {
 	p := c.NewPeer("harness", "udp4")
 	exchange(c, p, srv.addr, "")
 	exchange(c, p, srv.addr, "\xff\xfe\x00caf\xc3(\x80")
+	// Data is kept as it is: a newline or a space is part of the name.
+	exchange(c, p, srv.addr, "  Tracy \n")
+	exchange(c, p, srv.addr, "quit\r\n")
 }
 
 func checkKeepsServing(c *harness.C, impl Impl) {
@@ -295,21 +298,27 @@ func checkKeepsServing(c *harness.C, impl Impl) {
 }
 
 func checkClosedSocket(c *harness.C, impl Impl) {
+	pkg := harness.PackageOf(impl.Serve)
+	before := harness.Goroutines(pkg)
 	srv := startServer(c, impl, "udp4")
 	exchange(c, c.NewPeer("harness", "udp4"), srv.addr, "Michael")
 	c.Step("harness closes the socket Serve reads from (its context is still live)")
 	c.Timed(c.Dur(StopBound) / 4)
+	srv.run.Expect()
 	srv.conn.Close()
-	var err error
-	select {
-	case err = <-srv.done:
-	case <-time.After(c.Dur(StopBound)):
+	err, ok := srv.run.Wait(c.Dur(StopBound))
+	if !ok {
 		c.Slow("Serve did not return within %v after its socket was closed: a read error that is not a "+
 			"timeout from ctx will not go away, so Serve must return it, not loop", c.Dur(StopBound))
 	}
-	srv.returned = true
 	if !errors.Is(err, net.ErrClosed) {
 		c.Fatalf("after its socket was closed, Serve returned %v; want the read's error (it wraps net.ErrClosed)", err)
+	}
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
+		c.Fatalf("Serve returned when its socket was closed, but left %d goroutine(s) running, the first:\n%s\n"+
+			"(a goroutine that waits for ctx to be done never ends if Serve returns for another reason: "+
+			"use context.AfterFunc and call its stop function when Serve returns)",
+			len(left), harness.FirstLines(left[0], 8))
 	}
 }
 
@@ -321,14 +330,12 @@ func checkStop(c *harness.C, impl Impl) {
 
 	c.Step("harness cancels Serve's context")
 	c.Timed(c.Dur(StopBound) / 4)
+	srv.run.Expect()
 	srv.cancel()
-	var err error
-	select {
-	case err = <-srv.done:
-	case <-time.After(c.Dur(StopBound)):
+	err, ok := srv.run.Wait(c.Dur(StopBound))
+	if !ok {
 		c.Slow("Serve did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
-	srv.returned = true
 	if !errors.Is(err, context.Canceled) {
 		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled), "+
 			"so the caller knows why it stopped", err)
@@ -337,15 +344,19 @@ func checkStop(c *harness.C, impl Impl) {
 		c.Fatalf("Serve returned but left %d goroutine(s) running, the first:\n%s",
 			len(left), harness.FirstLines(left[0], 8))
 	}
+	// The caller owns conn: Serve must leave it open.
+	if held, known := harness.LearnerHolds(srv.conn); known && !held {
+		c.Fatalf("after Serve returned, its socket was closed: Serve must not close conn, the caller owns it " +
+			"and may serve it again (remove the conn.Close from Serve)")
+	}
 }
 
 // server is a learner's Serve running on a socket the harness bound.
 type server struct {
-	conn     net.PacketConn
-	addr     netip.AddrPort
-	cancel   context.CancelFunc
-	done     chan error // Serve's return value
-	returned bool       // the check has taken Serve's return value
+	conn   net.PacketConn
+	addr   netip.AddrPort
+	cancel context.CancelFunc
+	run    *harness.Running
 }
 
 // startServer binds a loopback socket, runs impl.Serve on it and stops it
@@ -357,32 +368,15 @@ func startServer(c *harness.C, impl Impl, network string) *server {
 
 // serveOn runs impl.Serve on conn as startServer does.
 func serveOn(c *harness.C, impl Impl, conn net.PacketConn) *server {
-	s := &server{conn: conn, addr: harness.AddrPort(conn.LocalAddr()), done: make(chan error, 1)}
+	s := &server{conn: conn, addr: harness.AddrPort(conn.LocalAddr())}
 	c.Name(s.addr, "your server")
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Serve panicked: %v", r)
-				c.Abort(err)
-			} else if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				c.Abort(fmt.Errorf("Serve returned while it should still be serving: %v", err))
-			}
-			s.done <- err
-		}()
-		err = impl.Serve(ctx, conn)
-	}()
+	s.run = c.Go("Serve", func() error { return impl.Serve(ctx, conn) })
 	c.Cleanup(func() {
+		s.run.Expect()
 		cancel()
 		conn.Close() // wakes a Serve that ignores ctx, so the next check starts clean
-		if !s.returned {
-			select {
-			case <-s.done:
-			case <-time.After(StopBound):
-			}
-		}
 	})
 	return s
 }

@@ -1,6 +1,7 @@
 package lesson01_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -19,63 +20,100 @@ import (
 
 var reference = lesson01.Impl{Listen: solution.Listen, Serve: solution.Serve}
 
-// broken lists deliberately wrong implementations, each with the check
-// that must fail it. Every check has at least one (see
-// TestEveryCheckCatchesSomething): a check that cannot fail is a defect.
-var broken = []struct {
-	name  string // what is wrong with it
-	msg   string // a piece of the failure message, proving it failed for that reason
-	fails string // the check that must catch it
-	impl  lesson01.Impl
-}{
-	{"Listen returns nil, nil", `returned a nil connection`, "listen", lesson01.Impl{Listen: func(string) (net.PacketConn, error) { return nil, nil }}},
-	{"Listen binds every interface instead of the address given", `want 127.0.0.1`, "listen", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
+// promises is everything lesson 01 promises, from its doc comments and its
+// chapter, with the checks that enforce each.
+var promises = []harness.Promise{
+	{ID: "listen-binds", Source: "Listen", Checks: []string{"listen"},
+		Text: "Listen binds a UDP socket to addr and returns it; port 0 gets a free port, read back from LocalAddr"},
+	{ID: "listen-exact", Source: "Listen", Checks: []string{"listen", "port-in-use"},
+		Text: "Listen binds exactly the address it is given: not every interface, not another port"},
+	{ID: "listen-in-use", Source: "Listen", Checks: []string{"port-in-use"},
+		Text: "a UDP address bound already makes Listen return an error wrapping syscall.EADDRINUSE, and a nil conn"},
+	{ID: "listen-ipv6", Source: "Listen", Checks: []string{"ipv6"},
+		Text: `Listen takes IPv6 addresses such as "[::1]:0"`},
+	{ID: "reply", Source: "Serve", Checks: []string{"one-request", "empty-and-binary"},
+		Text: `every datagram gets "Hello, <data>!", built from the datagram's bytes exactly`},
+	{ID: "reply-from-conn", Source: "Serve", Checks: []string{"one-request"},
+		Text: "the reply is sent from conn, the socket the datagram arrived on"},
+	{ID: "reply-to-sender", Source: "Serve", Checks: []string{"two-clients", "ipv6"},
+		Text: "the reply goes to the datagram's sender, whoever sent earlier, on IPv4 and IPv6"},
+	{ID: "one-reply-each", Source: "Serve", Checks: []string{"back-to-back"},
+		Text: "one read, one datagram, one reply: datagrams are never joined, and each gets exactly one reply"},
+	{ID: "whole-datagram", Source: "Serve", Checks: []string{"big-datagram", "ipv6", "keeps-serving"},
+		Text: "a datagram of any size, up to the largest UDP payload, is read whole"},
+	{ID: "any-content", Source: "Serve", Checks: []string{"empty-and-binary"},
+		Text: "empty datagrams get \"Hello, !\"; bytes that are not UTF-8, spaces and newlines come back unchanged"},
+	{ID: "send-error-dropped", Source: "Serve", Checks: []string{"keeps-serving"},
+		Text: "a reply that cannot be sent is dropped, and Serve goes on with the next datagram"},
+	{ID: "stop-on-ctx", Source: "Serve", Checks: []string{"stop"},
+		Text: "Serve returns ctx.Err() soon after ctx is done, even while blocked in a read"},
+	{ID: "return-read-error", Source: "Serve", Checks: []string{"closed-socket"},
+		Text: "Serve returns early only if reading fails for another reason, such as conn being closed, and returns that error"},
+	{ID: "no-leaks", Source: "Serve", Checks: []string{"stop", "closed-socket"},
+		Text: "Serve leaves no goroutine running when it returns, however it returns"},
+	{ID: "caller-owns-conn", Source: "Serve", Checks: []string{"stop"},
+		Text: "Serve does not close conn: the caller can clear the read deadline and use conn again"},
+	{ID: "no-panic", Source: "chapter", Checks: []string{"one-request"},
+		Text: "a panic in Serve is reported with where it happened"},
+}
+
+// broken lists deliberately wrong implementations, each with the promise it
+// breaks and the check that must fail it.
+var broken = []harness.Broken[lesson01.Impl]{
+	{Name: "Listen returns nil, nil", Msg: `returned a nil connection`, Fails: "listen", Promise: "listen-binds", Impl: lesson01.Impl{Listen: func(string) (net.PacketConn, error) { return nil, nil }}},
+	{Name: "Listen binds every interface instead of the address given", Msg: `want 127.0.0.1`, Fails: "listen", Promise: "listen-exact", Impl: lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		_, port, _ := net.SplitHostPort(addr)
 		return net.ListenPacket("udp", ":"+port)
 	}}},
-	{"Listen ignores the address and always takes port 0", `want exactly`, "port-in-use", lesson01.Impl{Listen: func(string) (net.PacketConn, error) {
+	{Name: "Listen ignores the address and always takes port 0", Msg: `want exactly`, Fails: "port-in-use", Promise: "listen-exact", Impl: lesson01.Impl{Listen: func(string) (net.PacketConn, error) {
 		return net.ListenPacket("udp", "127.0.0.1:0")
 	}}},
-	{"Listen wraps its error with %v, losing EADDRINUSE", `does not wrap syscall.EADDRINUSE`, "port-in-use", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
+	{Name: "Listen wraps its error with %v, losing EADDRINUSE", Msg: `does not wrap syscall.EADDRINUSE`, Fails: "port-in-use", Promise: "listen-in-use", Impl: lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		conn, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen: %v", err)
 		}
 		return conn, nil
 	}}},
-	{"Listen falls back to a free port when the address is taken", `succeeded while another UDP socket was bound`, "port-in-use", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
+	{Name: "Listen falls back to a free port when the address is taken", Msg: `succeeded while another UDP socket was bound`, Fails: "port-in-use", Promise: "listen-in-use", Impl: lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		conn, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			return net.ListenPacket("udp", "127.0.0.1:0")
 		}
 		return conn, nil
 	}}},
-	{"reply without the exclamation mark", `got reply "Hello, Michael", want "Hello, Michael!"`, "one-request", serve(mutant{noBang: true})},
-	{"reply built from the whole buffer, not buf[:n]", `(1032 bytes, want 15`, "one-request", serve(mutant{wholeBuffer: true, buf: 1024})},
-	{"reply sent from a new socket", `it came from`, "one-request", serve(mutant{newSocket: true})},
-	{"replies to the first client it ever heard", `got nothing`, "two-clients", serve(mutant{replyToFirst: true})},
-	{"replies to every client it has heard", `got reply "Hello, Tracy!", want "Hello, Sarah!"`, "two-clients", serve(mutant{broadcast: true})},
-	{"reads like a stream: joins datagrams that arrive together", `got 1 replies`, "back-to-back", serve(mutant{coalesce: true})},
-	{"answers one datagram and returns", `Serve returned while it should still be serving`, "back-to-back", serve(mutant{once: true})},
-	{"replies twice", `(-want +got)`, "back-to-back", serve(mutant{twice: true})},
-	{"1024-byte buffer, as in the tutorial", `(1032 bytes, want 60008`, "big-datagram", serve(mutant{buf: 1024})},
-	{"32 KiB buffer", `(32776 bytes, want 60008`, "big-datagram", serve(mutant{buf: 32 << 10})},
-	{"skips empty datagrams", `expected reply "Hello, !"`, "empty-and-binary", serve(mutant{skipEmpty: true})},
-	{"cleans up bytes that are not UTF-8", `got reply "Hello, ?`, "empty-and-binary", serve(mutant{toValidUTF8: true})},
-	{"returns when a reply cannot be sent", `message too long`, "keeps-serving", serve(mutant{returnOnWriteErr: true})},
-	{"ignores ctx", `did not return within `, "stop", serve(mutant{ignoreCtx: true})},
-	{"looks at ctx only between datagrams", `did not return within `, "stop", serve(mutant{ctxBetweenReads: true})},
-	{"returns nil instead of ctx.Err()", `Serve returned <nil>`, "stop", serve(mutant{returnNil: true})},
-	{"leaves a goroutine running", `left 1 goroutine(s) running`, "stop", serve(mutant{leak: true})},
-	{"assumes IPv4 addresses", `got nothing`, "ipv6", serve(mutant{ipv4Only: true})},
-	{"65,507-byte buffer, IPv4's largest payload", "(65515 bytes, want 65527", "ipv6", serve(mutant{buf: 65507})},
-	{"Listen binds IPv4 only", "no suitable address", "ipv6", lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
+	{Name: "reply without the exclamation mark", Msg: `got reply "Hello, Michael", want "Hello, Michael!"`, Fails: "one-request", Promise: "reply", Impl: serve(mutant{noBang: true})},
+	{Name: "reply built from the whole buffer, not buf[:n]", Msg: `(1032 bytes, want 15`, Fails: "one-request", Promise: "reply", Impl: serve(mutant{wholeBuffer: true, buf: 1024})},
+	{Name: "reply sent from a new socket", Msg: `it came from`, Fails: "one-request", Promise: "reply-from-conn", Impl: serve(mutant{newSocket: true})},
+	{Name: "replies to the first client it ever heard", Msg: `got nothing`, Fails: "two-clients", Promise: "reply-to-sender", Impl: serve(mutant{replyToFirst: true})},
+	{Name: "replies to every client it has heard", Msg: `got reply "Hello, Tracy!", want "Hello, Sarah!"`, Fails: "two-clients", Promise: "reply-to-sender", Impl: serve(mutant{broadcast: true})},
+	{Name: "reads like a stream: joins datagrams that arrive together", Msg: `got 1 replies`, Fails: "back-to-back", Promise: "one-reply-each", Impl: serve(mutant{coalesce: true})},
+	{Name: "answers one datagram and returns", Msg: `Serve returned while it should still be running`, Fails: "back-to-back", Promise: "one-reply-each", Impl: serve(mutant{once: true})},
+	{Name: "replies twice", Msg: `(-want +got)`, Fails: "back-to-back", Promise: "one-reply-each", Impl: serve(mutant{twice: true})},
+	{Name: "1024-byte buffer, as in the tutorial", Msg: `(1032 bytes, want 60008`, Fails: "big-datagram", Promise: "whole-datagram", Impl: serve(mutant{buf: 1024})},
+	{Name: "32 KiB buffer", Msg: `(32776 bytes, want 60008`, Fails: "big-datagram", Promise: "whole-datagram", Impl: serve(mutant{buf: 32 << 10})},
+	{Name: "skips empty datagrams", Msg: `expected reply "Hello, !"`, Fails: "empty-and-binary", Promise: "any-content", Impl: serve(mutant{skipEmpty: true})},
+	{Name: "cleans up bytes that are not UTF-8", Msg: `got reply "Hello, ?`, Fails: "empty-and-binary", Promise: "any-content", Impl: serve(mutant{toValidUTF8: true})},
+	{Name: "returns when a reply cannot be sent", Msg: `message too long`, Fails: "keeps-serving", Promise: "send-error-dropped", Impl: serve(mutant{returnOnWriteErr: true})},
+	{Name: "ignores ctx", Msg: `did not return within `, Fails: "stop", Promise: "stop-on-ctx", Impl: serve(mutant{ignoreCtx: true})},
+	{Name: "looks at ctx only between datagrams", Msg: `did not return within `, Fails: "stop", Promise: "stop-on-ctx", Impl: serve(mutant{ctxBetweenReads: true})},
+	{Name: "returns nil instead of ctx.Err()", Msg: `Serve returned <nil>`, Fails: "stop", Promise: "stop-on-ctx", Impl: serve(mutant{returnNil: true})},
+	{Name: "leaves a goroutine running", Msg: `left 1 goroutine(s) running`, Fails: "stop", Promise: "no-leaks", Impl: serve(mutant{leak: true})},
+	{Name: "assumes IPv4 addresses", Msg: `got nothing`, Fails: "ipv6", Promise: "reply-to-sender", Impl: serve(mutant{ipv4Only: true})},
+	{Name: "65,507-byte buffer, IPv4's largest payload", Msg: "(65515 bytes, want 65527", Fails: "ipv6", Promise: "whole-datagram", Impl: serve(mutant{buf: 65507})},
+	{Name: "Listen binds IPv4 only", Msg: "no suitable address", Fails: "ipv6", Promise: "listen-ipv6", Impl: lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		return net.ListenPacket("udp4", addr)
 	}, Serve: solution.Serve}},
-	{"keeps looping after a read error", "after its socket was closed: a read error", "closed-socket", serve(mutant{loopOnError: true})},
-	{"returns nil when its socket is closed", "want the read's error", "closed-socket", serve(mutant{nilOnError: true})},
-	{"61,440-byte buffer and returns on a failed send", "read the datagram cut short", "keeps-serving", serve(mutant{buf: 61440, returnOnWriteErr: true})},
-	{"panics", `Serve panicked: boom`, "one-request", serve(mutant{panics: true})},
+	{Name: "keeps looping after a read error", Msg: "after its socket was closed: a read error", Fails: "closed-socket", Promise: "return-read-error", Impl: serve(mutant{loopOnError: true})},
+	{Name: "returns nil when its socket is closed", Msg: "want the read's error", Fails: "closed-socket", Promise: "return-read-error", Impl: serve(mutant{nilOnError: true})},
+	{Name: "61,440-byte buffer and returns on a failed send", Msg: "read the datagram cut short", Fails: "keeps-serving", Promise: "whole-datagram", Impl: serve(mutant{buf: 61440, returnOnWriteErr: true})},
+	{Name: "closes conn when it returns", Msg: "Serve must not close conn", Fails: "stop", Promise: "caller-owns-conn", Impl: serve(mutant{closeConn: true})},
+	{Name: "closes conn when ctx is done, to wake the read", Msg: "Serve must not close conn", Fails: "stop", Promise: "caller-owns-conn", Impl: serve(mutant{closeToStop: true})},
+	{Name: "trims spaces and newlines, like Python's strip()", Msg: `got reply "Hello, Tracy!", want "Hello,   Tracy \n!"`, Fails: "empty-and-binary", Promise: "any-content", Impl: serve(mutant{trim: true})},
+	{Name: "cuts a trailing newline, like a line-based reader", Msg: `got reply "Hello,   Tracy !"`, Fails: "empty-and-binary", Promise: "any-content", Impl: serve(mutant{chomp: true})},
+	{Name: "watches ctx with a goroutine that only ctx ends", Msg: "left 1 goroutine(s) running", Fails: "closed-socket", Promise: "no-leaks", Impl: serve(mutant{watcher: true})},
+	{Name: "starts a goroutine that waits for ctx, for logging", Msg: "left 1 goroutine(s) running", Fails: "closed-socket", Promise: "no-leaks", Impl: serve(mutant{logOnCtx: true})},
+	{Name: "panics", Msg: `Serve panicked: boom`, Fails: "one-request", Promise: "no-panic", Impl: serve(mutant{panics: true})},
 }
 
 func serve(m mutant) lesson01.Impl {
@@ -104,6 +142,12 @@ type mutant struct {
 	panics           bool
 	loopOnError      bool
 	nilOnError       bool
+	closeConn        bool
+	closeToStop      bool
+	trim             bool
+	chomp            bool
+	watcher          bool
+	logOnCtx         bool
 }
 
 func (m mutant) Serve(ctx context.Context, conn net.PacketConn) error {
@@ -113,7 +157,22 @@ func (m mutant) Serve(ctx context.Context, conn net.PacketConn) error {
 	if m.leak {
 		go func() { select {} }()
 	}
-	if !m.ignoreCtx && !m.ctxBetweenReads {
+	if m.closeConn {
+		defer conn.Close()
+	}
+	if m.logOnCtx {
+		go func() { <-ctx.Done() }()
+	}
+	switch {
+	case m.closeToStop:
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		defer stop()
+	case m.watcher:
+		go func() {
+			<-ctx.Done()
+			conn.SetReadDeadline(time.Now())
+		}()
+	case !m.ignoreCtx && !m.ctxBetweenReads:
 		stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 		defer stop()
 	}
@@ -163,6 +222,12 @@ func (m mutant) Serve(ctx context.Context, conn net.PacketConn) error {
 		if m.skipEmpty && n == 0 {
 			continue
 		}
+		if m.trim {
+			data = bytes.TrimSpace(data)
+		}
+		if m.chomp {
+			data = bytes.TrimRight(data, "\r\n")
+		}
 		if m.toValidUTF8 {
 			data = []byte(strings.ToValidUTF8(string(data), "?"))
 		}
@@ -211,51 +276,19 @@ func (m mutant) Serve(ctx context.Context, conn net.PacketConn) error {
 	}
 }
 
-func TestBrokenImplementationsFail(t *testing.T) {
-	for _, b := range broken {
-		t.Run(b.name, func(t *testing.T) {
-			res := lesson01.Suite.GradeOne(b.fails, b.impl)
-			if res.Status != harness.Fail {
-				t.Fatalf("check %q gave %s to a broken implementation (%s); want fail", b.fails, res.Status, b.name)
-			}
-			if !strings.Contains(res.Message, b.msg) {
-				t.Fatalf("check %q failed, but not for the reason expected: the message lacks %q:\n%s", b.fails, b.msg, res.Message)
-			}
-			t.Logf("check %q failed it, as it should:\n%s", b.fails, res.Message)
-		})
-	}
-}
+// TestSelf is the self-test of lesson 01's suite: see harness.SelfTest.
+func TestSelf(t *testing.T) { selfTest.Run(t) }
 
-func TestEveryCheckCatchesSomething(t *testing.T) {
-	caught := map[string]bool{}
-	for _, b := range broken {
-		caught[b.fails] = true
-	}
-	for _, ch := range lesson01.Suite.Checks {
-		if !caught[ch.ID] {
-			t.Errorf("check %q has no broken implementation that it fails", ch.ID)
-		}
-		if ch.Points <= 0 || ch.Title == "" || ch.Hint == "" {
-			t.Errorf("check %q needs points, a title and a hint", ch.ID)
-		}
-	}
-}
-
-func TestReferencePasses(t *testing.T) {
-	for _, res := range lesson01.Suite.Grade(reference) {
-		if res.Status != harness.Pass {
-			t.Errorf("reference solution: check %q: %s\n%s", res.ID, res.Status, res.Message)
-		}
-	}
-}
-
-func TestStubFailsEveryCheckAtOnce(t *testing.T) {
-	impl := lesson01.Impl{Listen: stub.Listen, Serve: stub.Serve}
-	for _, res := range lesson01.Suite.Grade(impl) {
-		if res.Status != harness.Fail || !strings.Contains(res.Message, "is not written yet") {
-			t.Errorf("stub: check %q: %s, want a failure that says what to write next; message:\n%s", res.ID, res.Status, res.Message)
-		}
-	}
+var selfTest = harness.SelfTest[lesson01.Impl]{
+	Suite:     &lesson01.Suite,
+	Reference: reference,
+	Stub:      lesson01.Impl{Listen: stub.Listen, Serve: stub.Serve},
+	Lesson:    "../../lessons/01-echo-server",
+	Promises:  promises,
+	Broken:    broken,
+	Timing:    timingChecks,
+	// Checks that count the lesson's goroutines run alone, at 2× only.
+	Alone: map[string]bool{"stop": true, "closed-socket": true},
 }
 
 // The tutorial's claim: "a UDP port can be bound only once". Make sure the
@@ -273,23 +306,4 @@ func TestSecondUDPBindFails(t *testing.T) {
 var timingChecks = []harness.Timing{
 	{ID: "closed-socket", Stall: 600 * time.Millisecond},
 	{ID: "stop", Stall: 600 * time.Millisecond},
-}
-
-func TestTimingChecksRetryWhenTheHarnessIsLate(t *testing.T) {
-	harness.TestRetriesWhenLate(t, &lesson01.Suite, reference, timingChecks)
-}
-
-func TestBrokenTimingFailsAtEveryScale(t *testing.T) {
-	// Checks that count the lesson's goroutines run alone, at 2× only.
-	alone := map[string]bool{"stop": true}
-	harness.TestFailsAtEveryScale(t, &lesson01.Suite, brokenKit(), timingChecks, []int{2, 4, 8}, alone)
-}
-
-// brokenKit is broken, for the self-test kit.
-func brokenKit() []harness.Broken[lesson01.Impl] {
-	kit := make([]harness.Broken[lesson01.Impl], len(broken))
-	for i, b := range broken {
-		kit[i] = harness.Broken[lesson01.Impl]{Name: b.name, Msg: b.msg, Fails: b.fails, Impl: b.impl}
-	}
-	return kit
 }

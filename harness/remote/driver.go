@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -372,6 +373,16 @@ func (d *driver) probe(m *message) {
 			Open map[string]bool
 			OK   bool
 		}{open, ok}
+	case "holds":
+		id, _ := strconv.ParseUint(m.Text, 10, 64)
+		d.mu.Lock()
+		obj, ok := d.objs[id]
+		d.mu.Unlock()
+		var got struct{ Held, Known bool }
+		if ok {
+			got.Held, got.Known = harness.OwnHolds(obj)
+		}
+		v = got
 	}
 	b, _ := json.Marshal(v)
 	d.reply(m, &message{Res: []json.RawMessage{b}})

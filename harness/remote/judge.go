@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +40,7 @@ type Client struct {
 	funcs     map[uint64]reflect.Value // functions passed to the learner's code, until the check ends
 	outs      map[uint64]reflect.Value // channels the learner's code sends on, until the check ends
 	owned     []io.Closer              // judge-side copies of the learner's sockets, closed when the check ends
+	passed    map[any]uint64           // the harness's sockets passed to the driver, by the id of the driver's latest copy
 
 	hello    chan struct{}
 	garbled  bool // the driver was lost because it sent something that is not a message
@@ -62,7 +64,7 @@ func Dial(f *os.File, wait time.Duration, onGone func()) (*Client, error) {
 		return nil, err
 	}
 	cl := &Client{tr: tr, pending: map[uint64]chan reply{}, sentinels: map[string]error{},
-		funcs: map[uint64]reflect.Value{}, outs: map[uint64]reflect.Value{},
+		funcs: map[uint64]reflect.Value{}, outs: map[uint64]reflect.Value{}, passed: map[any]uint64{},
 		check: context.Background(), hello: make(chan struct{}), gone: make(chan struct{}), onGone: onGone}
 	go cl.read()
 	t := time.NewTimer(wait)
@@ -454,6 +456,9 @@ func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
 		e.files = append(e.files, f)
 		e.dups = append(e.dups, f)
 		conn := v.Interface()
+		cl.mu.Lock()
+		cl.passed[conn] = id
+		cl.mu.Unlock()
 		e.after = append(e.after, func() { go cl.watchClose(conn, id) })
 		return marshal(wireObj{FD: len(e.files) - 1, H: 0, J: id})
 	case fileType:
@@ -800,6 +805,21 @@ func (cl *Client) OpenSockets() (map[string]bool, bool) {
 	}
 	cl.probe("sockets", "", &got)
 	return got.Open, got.OK
+}
+
+// Holds reports whether the driver's copy of conn, a socket of the
+// harness's passed to the learner's code, is still open: false once the
+// learner's code has closed it. known is false for a conn never passed.
+func (cl *Client) Holds(conn any) (held, known bool) {
+	cl.mu.Lock()
+	id, ok := cl.passed[conn]
+	cl.mu.Unlock()
+	if !ok {
+		return false, false
+	}
+	var got struct{ Held, Known bool }
+	cl.probe("holds", strconv.FormatUint(id, 10), &got)
+	return got.Held, got.Known
 }
 
 func (cl *Client) probe(name, text string, v any) {
