@@ -12,6 +12,9 @@
 #   make mutants             mutation testing of the solutions (gremlins):
 #                            every mutant that still passes must be listed
 #                            as equivalent (LESSON=05 for one)
+#   make noipv6              the self-tests on a host without IPv6 (a network
+#                            namespace with IPv6 off on lo): checks that
+#                            need it skip, saying why (ALL=1: every self-test)
 #   make timing              how long grading every lesson takes
 #   make pristine            (workbook authors) refresh the grader's copies
 #                            of the lessons and the harness after a change
@@ -25,7 +28,7 @@ GRADER := .udpbook/udpbook
 # which fail until they are written.
 SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
-.PHONY: check test fmt vet grader pristine stress concurrency overload timing mutants
+.PHONY: check test fmt vet grader pristine stress concurrency overload timing mutants noipv6
 
 check: grader
 	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
@@ -64,3 +67,6 @@ timing:
 
 mutants:
 	bash .ci/mutants $(LESSON)
+
+noipv6:
+	bash .ci/noipv6 $(if $(ALL),all)
