@@ -173,35 +173,45 @@ func (st *SelfTest[I]) Run(t *testing.T) {
 	}
 }
 
-// TestPromises fails t for a promise without a check or a broken
-// implementation, a broken implementation that names no known promise or
-// fails a check its promise does not name, an exported name without a
-// promise, and a check that fails no broken implementation.
+// TestPromises fails t for each problem that Problems finds.
 func (st *SelfTest[I]) TestPromises(t *testing.T) {
+	for _, p := range st.Problems() {
+		t.Error(p)
+	}
+}
+
+// Problems lists what is missing from the self-tests: a promise without a
+// check or a broken implementation, a broken implementation that names no
+// known promise or fails a check its promise does not name, an exported
+// function without a promise, and a check that fails no broken
+// implementation.
+func (st *SelfTest[I]) Problems() []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	checks := map[string]bool{}
 	for _, ch := range st.Suite.Checks {
 		checks[ch.ID] = true
 		if ch.Points <= 0 || ch.Title == "" || ch.Hint == "" {
-			t.Errorf("check %q needs points, a title and a hint", ch.ID)
+			add("check %q needs points, a title and a hint", ch.ID)
 		}
 	}
 	promises := map[string]Promise{}
 	sources := map[string]bool{}
 	for _, p := range st.Promises {
 		if _, dup := promises[p.ID]; dup {
-			t.Errorf("promise %q is listed twice", p.ID)
+			add("promise %q is listed twice", p.ID)
 		}
 		promises[p.ID] = p
 		sources[p.Source] = true
 		if p.Text == "" || p.Source == "" {
-			t.Errorf("promise %q needs a text and a source", p.ID)
+			add("promise %q needs a text and a source", p.ID)
 		}
 		if len(p.Checks) == 0 {
-			t.Errorf("promise %q (%s) has no check", p.ID, p.Text)
+			add("promise %q (%s) has no check", p.ID, p.Text)
 		}
 		for _, id := range p.Checks {
 			if !checks[id] {
-				t.Errorf("promise %q names check %q, which the suite does not have", p.ID, id)
+				add("promise %q names check %q, which the suite does not have", p.ID, id)
 			}
 		}
 	}
@@ -211,34 +221,35 @@ func (st *SelfTest[I]) TestPromises(t *testing.T) {
 		caught[b.Fails] = true
 		p, ok := promises[b.Promise]
 		if !ok {
-			t.Errorf("broken implementation %q names promise %q, which is not in the table", b.Name, b.Promise)
+			add("broken implementation %q names promise %q, which is not in the table", b.Name, b.Promise)
 			continue
 		}
 		broken[b.Promise] = true
 		if !slices.Contains(p.Checks, b.Fails) {
-			t.Errorf("broken implementation %q must fail check %q, which promise %q does not name as one of its checks %q",
+			add("broken implementation %q must fail check %q, which promise %q does not name as one of its checks %q",
 				b.Name, b.Fails, b.Promise, p.Checks)
 		}
 	}
 	for _, p := range st.Promises {
 		if !broken[p.ID] {
-			t.Errorf("promise %q (%s) has no broken implementation that breaks it", p.ID, p.Text)
+			add("promise %q (%s) has no broken implementation that breaks it", p.ID, p.Text)
 		}
 	}
 	exported, err := exportedFuncs(st.Lesson)
 	if err != nil {
-		t.Errorf("listing the lesson's exported functions: %v", err)
+		add("listing the lesson's exported functions: %v", err)
 	}
 	for _, name := range exported {
 		if !sources[name] {
-			t.Errorf("%s has no promise: list what its doc comment promises", name)
+			add("%s has no promise: list what its doc comment promises", name)
 		}
 	}
 	for _, ch := range st.Suite.Checks {
 		if !caught[ch.ID] {
-			t.Errorf("check %q has no broken implementation that it fails: a check that cannot fail is a defect", ch.ID)
+			add("check %q has no broken implementation that it fails: a check that cannot fail is a defect", ch.ID)
 		}
 	}
+	return problems
 }
 
 // TestReference fails t unless the reference passes every check.

@@ -1,0 +1,247 @@
+package harness
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"udpbook/harness/internal/learner"
+)
+
+// These are the tests of the kit itself: the pieces every lesson's suite
+// is built from. A check that misreads a peer, a relay or a leak would
+// mislead every lesson at once.
+
+func TestPeerTracesAndExpects(t *testing.T) {
+	res := RunCheck("peer", CheckBound, func(c *C) {
+		a, b := c.NewPeer("client A", "udp4"), c.NewPeer("client B", "udp4")
+		a.Send(b.Addr(), []byte("hello"))
+		b.Expect(a.Addr(), []byte("hello"), "greeting")
+		a.Send(b.Addr(), []byte("bye"))
+		b.Expect(a.Addr(), []byte("hello"), "greeting") // fails: the trace must say what came
+	})
+	require.Equal(t, Fail, res.Status)
+	for _, want := range []string{`client A 127.0.0.1:`, `-> client B 127.0.0.1:`, `"hello"`, `"bye"`, `want "hello"`} {
+		require.Contains(t, res.Message, want)
+	}
+	// The trace is numbered in order.
+	require.Less(t, strings.Index(res.Message, "1. "), strings.Index(res.Message, "2. "))
+}
+
+func TestPeerRecvTimesOutWithoutFailing(t *testing.T) {
+	res := RunCheck("quiet", CheckBound, func(c *C) {
+		p := c.NewPeer("harness", "udp4")
+		if _, ok := p.Recv(20 * time.Millisecond); ok {
+			c.Fatalf("Recv returned a datagram nobody sent")
+		}
+	})
+	require.Equal(t, Pass, res.Status, res.Message)
+}
+
+func TestDrainReturnsExactlyWhatWasSent(t *testing.T) {
+	type got struct{ data []string }
+	ch := make(chan got, 1)
+	res := RunCheck("drain", CheckBound, func(c *C) {
+		a, b := c.NewPeer("a", "udp4"), c.NewPeer("b", "udp4")
+		var sent []string
+		for _, m := range []string{"one", "two", "", "three"} {
+			a.Send(b.Addr(), []byte(m))
+			sent = append(sent, m)
+		}
+		var data []string
+		for _, d := range b.Drain() {
+			data = append(data, string(d.Data))
+		}
+		ch <- got{data}
+		if len(b.Drain()) != 0 {
+			c.Fatalf("a second Drain found datagrams")
+		}
+	})
+	require.Equal(t, Pass, res.Status, res.Message)
+	if diff := cmp.Diff([]string{"one", "two", "", "three"}, (<-ch).data); diff != "" {
+		t.Errorf("Drain (-want +got):\n%s", diff)
+	}
+}
+
+func TestRelayDropsDuplicatesDelaysAndHolds(t *testing.T) {
+	got := make(chan []string, 1)
+	res := RunCheck("relay", CheckBound, func(c *C) {
+		server, client := c.NewPeer("server", "udp4"), c.NewPeer("client", "udp4")
+		r := c.NewRelay("udp4", server.Addr(),
+			Rule{Dir: ToServer, Nth: 1, Action: Drop},
+			Rule{Dir: ToServer, Nth: 2, Action: Duplicate},
+			Rule{Dir: ToServer, Nth: 3, Action: Hold},
+			Rule{Dir: ToServer, Nth: 5, Action: Delay, Delay: 50 * time.Millisecond},
+		)
+		for _, m := range []string{"1", "2", "3", "4", "5", "6"} {
+			client.Send(r.Addr(), []byte(m))
+		}
+		var data []string
+		for range 6 { // 2, 2, 4, 3, 6, 5
+			d, ok := server.Recv(Patience)
+			if !ok {
+				c.Fatalf("the relay delivered %q, then nothing", data)
+			}
+			if d.From == r.Addr() {
+				c.Fatalf("the relay forwarded from its front socket")
+			}
+			data = append(data, string(d.Data))
+		}
+		got <- data
+		// Replies go back to the client, from the relay's front address.
+		server.Send(AddrPort(r.back.LocalAddr()), []byte("reply"))
+		client.Expect(r.Addr(), []byte("reply"), "reply")
+	})
+	require.Equal(t, Pass, res.Status, res.Message)
+	if diff := cmp.Diff([]string{"2", "2", "4", "3", "6", "5"}, <-got); diff != "" {
+		t.Errorf("what the server got through the relay (-want +got):\n%s", diff)
+	}
+}
+
+func TestGoReportsWhereTheLearnersCodePanicked(t *testing.T) {
+	res := RunCheck("panic", CheckBound, func(c *C) {
+		p := c.NewPeer("harness", "udp4")
+		c.Go("Serve", func() error { learner.Boom(); return nil })
+		p.Expect(p.Addr(), []byte("never"), "reply")
+	})
+	require.Equal(t, Fail, res.Status)
+	require.Contains(t, res.Message, "Serve panicked: boom")
+	require.Contains(t, res.Message, "learner.Boom")
+	require.Contains(t, res.Message, "learner/learner.go:")
+	require.Less(t, res.Duration, Patience/2, "the panic must end the check's waits at once")
+}
+
+func TestGoAbortsWhenTheCallReturnsEarly(t *testing.T) {
+	res := RunCheck("early", CheckBound, func(c *C) {
+		p := c.NewPeer("harness", "udp4")
+		c.Go("Serve", func() error { return errors.New("Serve is not written yet") })
+		p.Expect(p.Addr(), []byte("never"), "reply")
+	})
+	require.Equal(t, Fail, res.Status)
+	require.Contains(t, res.Message, "Serve returned while it should still be running: Serve is not written yet")
+	require.Less(t, res.Duration, Patience/2)
+}
+
+func TestGoWaitsForAnExpectedReturn(t *testing.T) {
+	res := RunCheck("expected", CheckBound, func(c *C) {
+		stop := make(chan struct{})
+		r := c.Go("Serve", func() error { <-stop; return net.ErrClosed })
+		if _, done := r.Wait(10 * time.Millisecond); done {
+			c.Fatalf("Wait returned before the call did")
+		}
+		r.Expect()
+		close(stop)
+		err, done := r.Wait(Patience)
+		if !done || !errors.Is(err, net.ErrClosed) {
+			c.Fatalf("Wait = %v, %v; want net.ErrClosed, true", err, done)
+		}
+	})
+	require.Equal(t, Pass, res.Status, res.Message)
+}
+
+func TestRequireSkipsWhereACapabilityIsMissing(t *testing.T) {
+	missing := NewCapability("nothing", "a capability no host has", func() error { return errors.New("not here") })
+	res := RunCheck("require", CheckBound, func(c *C) {
+		c.Require(missing)
+		c.Fatalf("Require went on without the capability")
+	})
+	require.Equal(t, Skip, res.Status)
+	require.Equal(t, "a capability no host has", res.Missing)
+	require.Contains(t, res.Message, "not here")
+}
+
+func TestWithoutEnvTurnsACapabilityOff(t *testing.T) {
+	t.Setenv(WithoutEnv, "other,forced")
+	forced := NewCapability("forced", "a capability", func() error { return nil })
+	require.Contains(t, forced.Missing(), WithoutEnv+"=other,forced")
+	kept := NewCapability("kept", "a capability", func() error { return nil })
+	require.Empty(t, kept.Missing())
+}
+
+func TestLeftBehindFindsALeakedGoroutine(t *testing.T) {
+	pkg := PackageOf(leak)
+	before := Goroutines(pkg)
+	stop := make(chan struct{})
+	defer close(stop)
+	leak(stop)
+	left := LeftBehind(pkg, before, 50*time.Millisecond)
+	require.Len(t, left, 1)
+	require.Contains(t, left[0], "harness.leak")
+	// A goroutine on its way out is not a leak.
+	done := make(chan struct{})
+	go func() { <-done }()
+	before = Goroutines(pkg)
+	release := make(chan struct{})
+	leak(release)
+	close(release)
+	require.Empty(t, LeftBehind(pkg, before, Patience))
+	close(done)
+}
+
+func leak(stop chan struct{}) { go func() { <-stop }() }
+
+func TestLearnerHoldsSeesAClose(t *testing.T) {
+	conn, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	held, known := LearnerHolds(conn)
+	require.True(t, known)
+	require.True(t, held)
+	conn.Close()
+	held, known = LearnerHolds(conn)
+	require.True(t, known)
+	require.False(t, held)
+}
+
+// toy is a two-check suite for the tests of SelfTest.Problems.
+type toy struct{ Serve func() error }
+
+func TestProblemsFindsEveryGap(t *testing.T) {
+	dir := t.TempDir()
+	src := "package toy\n\nfunc Serve() error { return nil }\n\nfunc Close() error { return nil }\n\n" +
+		"type T struct{}\n\nfunc (*T) Send() {}\n\nfunc helper() {}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "toy.go"), []byte(src), 0o644))
+	noop := func(*C, toy) {}
+	suite := &Suite[toy]{Checks: []Check[toy]{
+		{ID: "serve", Title: "serves", Points: 1, Hint: "serve", Run: noop},
+		{ID: "close", Title: "closes", Points: 1, Hint: "close", Run: noop},
+		{ID: "pointless", Title: "", Points: 0, Hint: "", Run: noop},
+	}}
+	st := SelfTest[toy]{
+		Suite:  suite,
+		Lesson: dir,
+		Promises: []Promise{
+			{ID: "serves", Source: "Serve", Text: "Serve serves", Checks: []string{"serve"}},
+			{ID: "closes", Source: "T.Send", Text: "Send sends", Checks: []string{"close", "nowhere"}},
+			{ID: "orphan", Source: "chapter", Text: "a rule", Checks: nil},
+		},
+		Broken: []Broken[toy]{
+			{Name: "serves nothing", Fails: "serve", Promise: "serves"},
+			{Name: "wrong check", Fails: "pointless", Promise: "serves"},
+			{Name: "unknown promise", Fails: "close", Promise: "nope"},
+		},
+	}
+	want := []string{
+		`check "pointless" needs points, a title and a hint`,
+		`promise "closes" names check "nowhere", which the suite does not have`,
+		`promise "orphan" (a rule) has no check`,
+		`broken implementation "wrong check" must fail check "pointless", which promise "serves" does not name as one of its checks ["serve"]`,
+		`broken implementation "unknown promise" names promise "nope", which is not in the table`,
+		`promise "closes" (Send sends) has no broken implementation that breaks it`,
+		`promise "orphan" (a rule) has no broken implementation that breaks it`,
+		`Close has no promise: list what its doc comment promises`,
+	}
+	got := st.Problems()
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Problems (-want +got):\n%s", diff)
+	}
+}
