@@ -66,7 +66,7 @@ func (s *Suite[I]) Run(t *testing.T, impl I) {
 		ok := t.Run(ch.ID, func(t *testing.T) {
 			res = RunCheck(ch.ID, CheckBound, func(c *C) { ch.Run(c, impl) })
 			if res.Attempts > 1 {
-				t.Logf("%s: decided at %d× time scale, after %d attempts: the harness ran late (%s)",
+				t.Logf("%s: decided at %d× time scale, after %d attempts; an earlier attempt was not judged: %s",
 					ch.ID, res.Scale, res.Attempts, res.Late)
 			}
 			switch res.Status {

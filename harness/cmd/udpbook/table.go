@@ -165,8 +165,8 @@ func printBusy(w io.Writer, results []LessonResult) {
 			if c.Status != string(harness.Pass) {
 				outcome = "was decided"
 			}
-			fmt.Fprintf(w, "\nLesson %s, check %q %s at %d× time scale: this machine was busy (the harness ran late "+
-				"at smaller scales: %s).\n", r.Lesson.Number, c.ID, outcome, c.Scale, c.Late)
+			fmt.Fprintf(w, "\nLesson %s, check %q %s at %d× time scale: an attempt at a smaller scale was not judged "+
+				"(%s).\n", r.Lesson.Number, c.ID, outcome, c.Scale, c.Late)
 		}
 	}
 }
