@@ -1,11 +1,8 @@
 package harness
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
-	"sync"
 )
 
 // Judge runs every check against impl, a proxy for the learner's code that
@@ -19,11 +16,12 @@ import (
 // driver is lost, Judge returns at once, leaving the running check started
 // and not ended in the report, as a crashed test binary does.
 func (s *Suite[I]) Judge(impl I, h JudgeHooks) error {
-	rep, err := openJudgeReport(os.Getenv(ReportEnv))
+	rep, err := openReportFile(os.Getenv(ReportEnv))
 	if err != nil {
 		return err
 	}
 	defer rep.close()
+	s.declare(rep)
 	for _, ch := range s.Checks {
 		if h.Lost() {
 			return nil
@@ -48,40 +46,4 @@ func (s *Suite[I]) Judge(impl I, h JudgeHooks) error {
 			Millis: float64(res.Duration.Microseconds()) / 1000, Attempts: res.Attempts, Scale: res.Scale, Late: res.Late})
 	}
 	return nil
-}
-
-// judgeReport is the judge's report file.
-type judgeReport struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func openJudgeReport(name string) (*judgeReport, error) {
-	if name == "" {
-		return &judgeReport{}, nil
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open report file: %w", err)
-	}
-	return &judgeReport{f: f}, nil
-}
-
-func (r *judgeReport) write(line reportLine) {
-	if r.f == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if reportKey != nil {
-		line.MAC = Sign(reportKey, line)
-	}
-	b, _ := json.Marshal(line)
-	r.f.Write(append(b, '\n'))
-}
-
-func (r *judgeReport) close() {
-	if r.f != nil {
-		r.f.Close()
-	}
 }

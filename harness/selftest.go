@@ -113,6 +113,11 @@ func TestFailsAtEveryScale[I any](t *testing.T, s *Suite[I], broken []Broken[I],
 	}
 }
 
+// NotWritten is what every stub's error says: "Serve is not written yet:
+// see docs/01-echo-server.md, step 2". A lesson whose every failure says it
+// has not been started.
+const NotWritten = "is not written yet"
+
 // Promise is one thing a lesson promises: a sentence of a doc comment, or a
 // rule or "common mistake" of its chapter. A lesson's self-tests list them
 // all; each names the checks that enforce it, and at least one broken
@@ -270,7 +275,7 @@ func (st *SelfTest[I]) TestReference(t *testing.T) {
 func (st *SelfTest[I]) TestStub(t *testing.T) {
 	want := st.StubMessage
 	if want == "" {
-		want = "is not written yet"
+		want = NotWritten
 	}
 	for _, res := range st.Suite.Grade(st.Stub) {
 		switch {

@@ -26,10 +26,10 @@ type Check[I any] struct {
 
 // CheckInfo describes a check without its code, for the grader.
 type CheckInfo struct {
-	ID     string
-	Title  string
-	Points int
-	Hint   string
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Points int    `json:"points"`
+	Hint   string `json:"hint"`
 }
 
 // Suite is the list of checks of one lesson. The lesson's test file and the
@@ -60,6 +60,7 @@ func (s *Suite[I]) Run(t *testing.T, impl I) {
 		return
 	}
 	rep := openReport(t)
+	s.declare(rep)
 	for _, ch := range s.Checks {
 		rep.write(reportLine{Event: "start", ID: ch.ID})
 		var res Result
@@ -138,15 +139,17 @@ func Sign(key []byte, line ReportLine) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// reportLine is one line of the report file: a check started, or a check
-// ended with its result. A check that started and never ended was running
-// when the test binary crashed or was killed.
+// reportLine is one line of the report file: the checks this run grades
+// (first), a check started, or a check ended with its result. A check that
+// started and never ended was running when the test binary crashed or was
+// killed.
 type reportLine struct {
-	Event   string  `json:"event"`
-	ID      string  `json:"id"`
-	Status  Status  `json:"status,omitempty"`
-	Message string  `json:"message,omitempty"`
-	Millis  float64 `json:"ms,omitempty"`
+	Event   string      `json:"event"` // declare, start or end
+	Checks  []CheckInfo `json:"checks,omitempty"`
+	ID      string      `json:"id,omitempty"`
+	Status  Status      `json:"status,omitempty"`
+	Message string      `json:"message,omitempty"`
+	Millis  float64     `json:"ms,omitempty"`
 	// Attempts and Scale say how often the check ran and at what time
 	// scale the deciding attempt ran; Late why the one before it was not
 	// judged (see C.Timed).
@@ -159,22 +162,31 @@ type reportLine struct {
 // ReportLine is the exported form of one report line, for the grader.
 type ReportLine = reportLine
 
+// report is the report file named by ReportEnv, or nothing when it is
+// not set. Lines are signed with the grader's key.
 type report struct {
 	mu sync.Mutex
 	f  *os.File
 }
 
-func openReport(t *testing.T) *report {
-	name := os.Getenv(ReportEnv)
+func openReportFile(name string) (*report, error) {
 	if name == "" {
-		return &report{}
+		return &report{}, nil
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		t.Fatalf("open report file: %v", err)
+		return nil, fmt.Errorf("open report file: %w", err)
 	}
-	t.Cleanup(func() { f.Close() })
-	return &report{f: f}
+	return &report{f: f}, nil
+}
+
+func openReport(t *testing.T) *report {
+	r, err := openReportFile(os.Getenv(ReportEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	return r
 }
 
 func (r *report) write(line reportLine) {
@@ -189,6 +201,18 @@ func (r *report) write(line reportLine) {
 	b, _ := json.Marshal(line)
 	// Each line goes out in one write so that a crash leaves whole lines.
 	r.f.Write(append(b, '\n'))
+}
+
+func (r *report) close() {
+	if r.f != nil {
+		r.f.Close()
+	}
+}
+
+// declare writes the suite's checks, as this run grades them: the grader
+// takes titles and points from this line, not from its own build.
+func (s *Suite[I]) declare(r *report) {
+	r.write(reportLine{Event: "declare", Checks: s.Info()})
 }
 
 // Call runs f, a call into learner code described by call (such as

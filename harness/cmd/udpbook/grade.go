@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,29 +23,48 @@ import (
 	"udpbook/harness/remote"
 )
 
-// The states of a lesson, as the table shows them.
+// State is how far a lesson has got, as the table shows it.
+type State string
+
+// The states of a lesson.
 const (
-	NotStarted  = "not started"
-	InProgress  = "in progress"
-	Done        = "done"
-	NoCompile   = "does not compile"
-	TimedOut    = "timed out"
-	Crashed     = "crashed"
-	NotGradable = "could not grade"
-	OverLimit   = "over a limit"
+	NotStarted  State = "not started"
+	InProgress  State = "in progress"
+	Done        State = "done"
+	NoCompile   State = "does not compile"
+	TimedOut    State = "timed out"
+	Crashed     State = "crashed"
+	NotGradable State = "could not grade"
+	OverLimit   State = "over a limit"
+	// Refused: the lesson's code tried to get its grade other than by
+	// behaving: it imports the harness, a reference solution or another
+	// lesson, reaches into other packages with go:linkname, or brings C,
+	// assembly or other non-Go code into the build (see screen).
+	Refused State = "refused"
 )
 
-// The statuses of a check: harness.Pass, Fail and Skip, and these.
+func (s State) String() string { return string(s) }
+
+// Status is the outcome of one check in the grader's reports.
+type Status string
+
+// The statuses of a check: the harness's pass, fail and skip, and the
+// grader's own.
 const (
-	StatusError   = "error"   // the lesson did not compile
-	StatusTimeout = "timeout" // the test binary was stopped while this check ran
-	StatusNotRun  = "not run" // the test binary ended before this check
+	StatusPass           = Status(harness.Pass)
+	StatusFail           = Status(harness.Fail)
+	StatusSkip           = Status(harness.Skip)
+	StatusError   Status = "error"   // the lesson did not compile, or was refused
+	StatusTimeout Status = "timeout" // the test binary was stopped while this check ran
+	StatusNotRun  Status = "not run" // the test binary ended before this check
 )
+
+func (s Status) String() string { return string(s) }
 
 // CheckResult is the outcome of one check.
 type CheckResult struct {
 	harness.CheckInfo
-	Status   string
+	Status   Status
 	Message  string
 	Duration time.Duration
 	Attempts int    // more than 1 when the harness ran late and tried again at a larger time scale
@@ -60,7 +80,7 @@ func (c CheckResult) Retried() bool { return c.Attempts > 1 }
 // LessonResult is the outcome of grading one lesson.
 type LessonResult struct {
 	Lesson   registry.Lesson
-	State    string
+	State    State
 	Checks   []CheckResult
 	Detail   string // compiler errors, or what a crash or time-out printed
 	Duration time.Duration
@@ -75,7 +95,7 @@ type LessonResult struct {
 // Passed returns how many checks passed and how many points they give.
 func (r LessonResult) Passed() (checks, points int) {
 	for _, c := range r.Checks {
-		if c.Status == string(harness.Pass) {
+		if c.Status == StatusPass {
 			checks++
 			points += c.Points
 		}
@@ -89,7 +109,7 @@ func (r LessonResult) Passed() (checks, points int) {
 func (r LessonResult) MaxPoints() int {
 	max := 0
 	for _, c := range r.Checks {
-		if c.Status != string(harness.Skip) {
+		if c.Status != StatusSkip {
 			max += c.Points
 		}
 	}
@@ -111,7 +131,7 @@ func (r LessonResult) Retried() (n, scale int) {
 func (r LessonResult) Skipped() int {
 	n := 0
 	for _, c := range r.Checks {
-		if c.Status == string(harness.Skip) {
+		if c.Status == StatusSkip {
 			n++
 		}
 	}
@@ -121,7 +141,7 @@ func (r LessonResult) Skipped() int {
 // FirstFailure returns the first check that did not pass or skip.
 func (r LessonResult) FirstFailure() (CheckResult, bool) {
 	for _, c := range r.Checks {
-		if c.Status != string(harness.Pass) && c.Status != string(harness.Skip) {
+		if c.Status != StatusPass && c.Status != StatusSkip {
 			return c, true
 		}
 	}
@@ -199,40 +219,113 @@ func (g *Grader) progress(l registry.Lesson, event string) {
 	}
 }
 
+// gradeOne grades one lesson in stages, each a function of its own with
+// typed data between them:
+//
+//	prepare   the sandbox, and the screen of the learner's code
+//	build     the lesson's test binary, with the workbook's graded files
+//	run       the checks, in a judge and a driver (or one test process)
+//	collect   the signed report into the lesson's check results
+//	conclude  the lesson's state, from the results and how the run ended
+//
+// A stage that ends the grading (a refusal, a compile error) returns the
+// lesson's result as it stands.
 func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonResult) {
 	start := time.Now()
-	res.Lesson = l
-	for _, info := range l.Checks {
-		res.Checks = append(res.Checks, CheckResult{CheckInfo: info, Status: StatusNotRun})
-	}
-	defer func() { res.Duration = time.Since(start) }()
+	res = newResult(l)
+	defer func() {
+		res.Duration = time.Since(start)
+		g.progress(l, "done")
+	}()
 
 	tmp, err := os.MkdirTemp("", "udpbook-"+l.Number+"-")
 	if err != nil {
-		return g.fail(res, NotGradable, err.Error())
+		return failed(res, NotGradable, err.Error())
 	}
 	defer os.RemoveAll(tmp)
 
+	if state, why := g.prepare(l); state != "" {
+		if state == Refused {
+			res = setAll(res, StatusError, why)
+		}
+		return failed(res, state, why)
+	}
+	g.progress(l, "building")
+	bin, modified, compiled, err := g.build(ctx, l, tmp)
+	res.Modified = modified
+	switch {
+	case err != nil:
+		return failed(res, NotGradable, err.Error())
+	case compiled != "":
+		return failed(setAll(res, StatusError, ""), NoCompile, compilerErrors(compiled))
+	}
+	g.progress(l, "running")
+	res.Isolated = g.isolated(l)
+	ran, err := g.run(ctx, l, bin, tmp, res.Isolated)
+	if err != nil {
+		return failed(res, NotGradable, err.Error())
+	}
+	res.Usage = ran.usage
+	res, running := collect(res, ran.lines)
+	res.Forged = ran.forged
+	return g.conclude(res, ran, running)
+}
+
+// newResult is a lesson's result before grading: every check of the
+// grader's registry not run.
+func newResult(l registry.Lesson) LessonResult {
+	res := LessonResult{Lesson: l}
+	for _, info := range l.Checks {
+		res.Checks = append(res.Checks, CheckResult{CheckInfo: info, Status: StatusNotRun})
+	}
+	return res
+}
+
+// failed ends grading with state and detail.
+func failed(res LessonResult, state State, detail string) LessonResult {
+	res.State = state
+	res.Detail = detail
+	return res
+}
+
+// setAll gives every check status, and message where it is not empty.
+func setAll(res LessonResult, status Status, message string) LessonResult {
+	res.Checks = slices.Clone(res.Checks)
+	for i := range res.Checks {
+		res.Checks[i].Status = status
+		if message != "" {
+			res.Checks[i].Message = message
+		}
+	}
+	return res
+}
+
+// prepare checks that the lesson can be graded as asked: the sandbox is
+// there if -sandbox=on, and the learner's code passes the screen. It
+// returns the state that ends grading and why, or "".
+func (g *Grader) prepare(l registry.Lesson) (State, string) {
 	if g.Sandbox == SandboxOn {
 		if s := g.SandboxStatus(); !s.On {
-			return g.fail(res, NotGradable, "-sandbox=on, and there is no sandbox here: "+s.Why)
+			return NotGradable, "-sandbox=on, and there is no sandbox here: " + s.Why
 		}
 	}
-	if why, err := g.screen(l); err != nil {
-		return g.fail(res, NotGradable, err.Error())
-	} else if why != "" {
-		for i := range res.Checks {
-			res.Checks[i].Status = StatusError
-			res.Checks[i].Message = why
-		}
-		return g.fail(res, Refused, why)
+	why, err := g.screen(l)
+	switch {
+	case err != nil:
+		return NotGradable, err.Error()
+	case why != "":
+		return Refused, why
 	}
+	return "", ""
+}
 
-	// Build the test binary on its own first, so that a compile error is
-	// told apart from a failing test, and compile time does not count
-	// against the time bound of the run.
-	g.progress(l, "building")
-	bin := filepath.Join(tmp, "lesson.test")
+// build compiles the lesson's test binary into tmp on its own, so that a
+// compile error is told apart from a failing test, and compile time does
+// not count against the time bound of the run. It returns the binary, the
+// graded files that differ from the workbook's (built with the workbook's
+// copies), and, if the lesson does not compile, the compiler's output.
+func (g *Grader) build(ctx context.Context, l registry.Lesson, tmp string) (bin string, modified []pristine.Problem, compilerOutput string, err error) {
+	bin = filepath.Join(tmp, "lesson.test")
 	// No symbol table and no DWARF: linking is a quarter faster, and
 	// stack traces, which come from the pclntab, keep their names and
 	// lines.
@@ -240,58 +333,75 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	if g.Race {
 		args = append(args, "-race")
 	}
-	overlay, err := g.overlay(l, tmp, &res)
+	overlay, modified, err := g.overlay(l, tmp)
 	if err != nil {
-		return g.fail(res, NotGradable, err.Error())
+		return "", modified, "", err
 	}
 	args = append(args, "-overlay", overlay, "./"+filepath.ToSlash(l.Dir()))
-	build := goCommand(ctx, args...)
-	build.Dir = g.Root
-	out, err := build.CombinedOutput()
+	cmd := goCommand(ctx, args...)
+	cmd.Dir = g.Root
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		for i := range res.Checks {
-			res.Checks[i].Status = StatusError
-		}
-		return g.fail(res, NoCompile, compilerErrors(string(out)))
+		return "", modified, string(out), nil
 	}
+	return bin, modified, "", nil
+}
 
-	g.progress(l, "running")
+// ranChecks is what running a lesson's checks produced.
+type ranChecks struct {
+	ranLesson
+	usage  Outcome
+	lines  []harness.ReportLine // the report's signed lines
+	forged int                  // lines without the harness's signature
+}
+
+// run runs the lesson's checks from bin and reads the signed report they
+// wrote.
+func (g *Grader) run(ctx context.Context, l registry.Lesson, bin, tmp string, isolated bool) (ranChecks, error) {
 	report := filepath.Join(tmp, "report.jsonl")
 	key, err := newKey()
 	if err != nil {
-		return g.fail(res, NotGradable, err.Error())
+		return ranChecks{}, err
 	}
-	res.Isolated = g.isolated(l)
-	run, err := g.lessonSpec(l, bin, report, key, tmp, res.Isolated)
+	lr, err := g.lessonSpec(l, bin, report, key, tmp, isolated)
 	if err != nil {
-		return g.fail(res, NotGradable, err.Error())
+		return ranChecks{}, err
 	}
-	defer run.close()
+	defer lr.close()
 	// The judge keeps the lesson's time; without one, the test binary's
 	// own -test.timeout does, and this bound is a backstop.
 	bound := g.RunBound
-	if !res.Isolated {
+	if !isolated {
 		bound += 5 * time.Second
 	}
 	runCtx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	stopWatching := g.watchReport(l, report)
-	usage, err := runLesson(runCtx, g.SandboxStatus(), g.Sandbox == SandboxOn, run.spec)
+	usage, err := runLesson(runCtx, g.SandboxStatus(), g.Sandbox == SandboxOn, lr.spec)
 	stopWatching()
 	if err != nil {
-		return g.fail(res, NotGradable, err.Error())
+		return ranChecks{}, err
 	}
-	res.Usage = usage
-	ran := ranFrom(usage, run, runCtx.Err() != nil, res.Isolated)
-	text := ran.output
+	ran := ranChecks{ranLesson: ranFrom(usage, lr, runCtx.Err() != nil, isolated), usage: usage}
+	ran.lines, ran.forged, err = readReport(report, key)
+	return ran, err
+}
 
-	lines, forged, err := readReport(report, key)
-	if err != nil {
-		return g.fail(res, NotGradable, err.Error())
-	}
-	res.Forged = forged
-	running := "" // the check that started and never ended
+// collect takes the checks' results from the report's lines. The checks
+// and their points are the ones the graded run declared, not the grader's
+// own: the graded run is built from the workbook's copies. It also returns
+// the check that started and never ended, if any.
+func collect(res LessonResult, lines []harness.ReportLine) (LessonResult, string) {
+	res.Checks = slices.Clone(res.Checks)
+	running := ""
 	for _, line := range lines {
+		if line.Event == "declare" {
+			res.Checks = res.Checks[:0]
+			for _, info := range line.Checks {
+				res.Checks = append(res.Checks, CheckResult{CheckInfo: info, Status: StatusNotRun})
+			}
+			continue
+		}
 		for i := range res.Checks {
 			if res.Checks[i].ID != line.ID {
 				continue
@@ -301,52 +411,58 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 				continue
 			}
 			running = ""
-			res.Checks[i].Status = string(line.Status)
-			res.Checks[i].Message = line.Message
-			res.Checks[i].Duration = time.Duration(line.Millis * float64(time.Millisecond))
-			res.Checks[i].Attempts, res.Checks[i].Scale, res.Checks[i].Late = line.Attempts, line.Scale, line.Late
+			c := &res.Checks[i]
+			c.Status = Status(line.Status)
+			c.Message = line.Message
+			c.Duration = time.Duration(line.Millis * float64(time.Millisecond))
+			c.Attempts, c.Scale, c.Late = line.Attempts, line.Scale, line.Late
 		}
 	}
+	return res, running
+}
 
+// conclude gives the lesson its state from its results and how its run
+// ended (running is the check that started and never ended).
+func (g *Grader) conclude(res LessonResult, ran ranChecks, running string) LessonResult {
+	l := res.Lesson
 	// markRunning gives the check that never ended its status.
-	markRunning := func(status, message string) {
+	markRunning := func(status Status, message string) {
 		for i := range res.Checks {
 			if res.Checks[i].ID == running {
 				res.Checks[i].Status, res.Checks[i].Message = status, message
 			}
 		}
 	}
-	stopped := running != "" || len(lines) == 0 || endedEarly(res)
-	limit := limitHit(usage, res, text)
+	stopped := running != "" || len(ran.lines) == 0 || endedEarly(res)
+	limit := limitHit(ran.usage, res, ran.output)
 	switch {
 	case ran.timedOut:
 		res.State = TimedOut
-		res.Detail = crashLines(text, l.Dir())
+		res.Detail = crashLines(ran.output, l.Dir())
 		markRunning(StatusTimeout, fmt.Sprintf("the lesson's test was stopped after %v while this check ran: "+
 			"your code is stuck somewhere (a loop that never ends, a lock or channel that never frees)", g.RunBound))
 	case limit != "":
 		res.State = OverLimit
 		res.Limit = g.limits().Describe(limit)
-		if usage.Limit != "" || stopped {
+		if ran.usage.Limit != "" || stopped {
 			res.Detail = "your code " + res.Limit + ", more than the grader allows, and was stopped"
 		} else {
 			res.Detail = "your code " + res.Limit + ", more than the grader allows: what went past the limit was refused"
 		}
-		markRunning(string(harness.Fail), "the lesson was stopped while this check ran: your code "+res.Limit+
+		markRunning(StatusFail, "the lesson was stopped while this check ran: your code "+res.Limit+
 			" (the grader's limit)")
 	case stopped:
 		// A crash, or an exit (even with status 0) before every check ended.
 		res.State = Crashed
-		res.Detail = exitDetail(text, l.Dir(), ran.exit, running, len(lines) > 0)
-		markRunning(string(harness.Fail), "the lesson's test crashed while this check ran:\n"+res.Detail)
+		res.Detail = exitDetail(ran.output, l.Dir(), ran.exit, running, len(ran.lines) > 0)
+		markRunning(StatusFail, "the lesson's test crashed while this check ran:\n"+res.Detail)
 		noteNotRun(&res)
 	default:
 		res.State = lessonState(res)
 	}
-	if forged > 0 {
-		res.Detail = strings.TrimSpace(res.Detail + fmt.Sprintf("\n%d line(s) in the report were not written by the harness and were ignored", forged))
+	if ran.forged > 0 {
+		res.Detail = strings.TrimSpace(res.Detail + fmt.Sprintf("\n%d line(s) in the report were not written by the harness and were ignored", ran.forged))
 	}
-	g.progress(l, "done")
 	return res
 }
 
@@ -579,15 +695,8 @@ func (g *Grader) watchReport(l registry.Lesson, report string) (stop func()) {
 	}
 }
 
-func (g *Grader) fail(res LessonResult, state, detail string) LessonResult {
-	res.State = state
-	res.Detail = detail
-	g.progress(res.Lesson, "done")
-	return res
-}
-
 // lessonState says how far a lesson that ran to the end has got.
-func lessonState(res LessonResult) string {
+func lessonState(res LessonResult) State {
 	passed, _ := res.Passed()
 	if _, failed := res.FirstFailure(); !failed {
 		return Done
@@ -598,7 +707,7 @@ func lessonState(res LessonResult) string {
 	// Nothing passed: if every failure is a stub's "not written yet", the
 	// learner has not begun.
 	for _, c := range res.Checks {
-		if c.Status == string(harness.Fail) && !strings.Contains(c.Message, "is not written yet") {
+		if c.Status == StatusFail && !strings.Contains(c.Message, harness.NotWritten) {
 			return InProgress
 		}
 	}
@@ -610,23 +719,22 @@ func lessonState(res LessonResult) string {
 // out graded files that were added), and the lesson's own files from the
 // reference solution (-solutions), a student's clone (-from) or g.Overlay,
 // where asked. Nothing on disk is changed.
-func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (string, error) {
+func (g *Grader) overlay(l registry.Lesson, tmp string) (string, []pristine.Problem, error) {
 	replace := map[string]string{}
 	modified, err := pristineOverlay(g.Root, l, replace)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	res.Modified = modified
 	switch {
 	case g.Solutions:
 		if err := g.useFiles(replace, l, filepath.Join(g.Root, l.SolutionDir())); err != nil {
-			return "", err
+			return "", modified, err
 		}
 	case g.From != "":
 		// Every lesson's files, in case one lesson's code uses another's.
 		for _, other := range registry.Lessons() {
 			if err := g.useFiles(replace, other, filepath.Join(g.From, other.Dir())); err != nil {
-				return "", err
+				return "", modified, err
 			}
 		}
 	}
@@ -635,10 +743,10 @@ func (g *Grader) overlay(l registry.Lesson, tmp string, res *LessonResult) (stri
 	}
 	b, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {
-		return "", err
+		return "", modified, err
 	}
 	name := filepath.Join(tmp, "overlay.json")
-	return name, os.WriteFile(name, b, 0o644)
+	return name, modified, os.WriteFile(name, b, 0o644)
 }
 
 // useFiles makes the build take the non-test Go files of lesson l from

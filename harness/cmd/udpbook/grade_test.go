@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"udpbook/harness"
 	"udpbook/harness/registry"
 )
 
@@ -47,7 +46,7 @@ func TestStubsAreNotStarted(t *testing.T) {
 			t.Errorf("lesson %s: state %q, want %q\n%s", r.Lesson.Number, r.State, NotStarted, r.Detail)
 		}
 		for _, c := range r.Checks {
-			if c.Status != string(harness.Fail) || !strings.Contains(c.Message, "is not written yet") {
+			if c.Status != StatusFail || !strings.Contains(c.Message, "is not written yet") {
 				t.Errorf("lesson %s check %s: %s %q; want a failure saying what to write next", r.Lesson.Number, c.ID, c.Status, c.Message)
 			}
 		}

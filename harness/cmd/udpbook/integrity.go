@@ -12,12 +12,6 @@ import (
 	"udpbook/harness/registry"
 )
 
-// Refused is the state of a lesson whose code tries to get its marks
-// other than by behaving: it imports the harness, a reference solution or
-// another lesson, reaches into other packages with go:linkname, or brings
-// C, assembly or other non-Go code into the build (see screen).
-const Refused = "refused"
-
 // gradedDirs returns the folders whose graded files a lesson's test uses:
 // the lesson's own, the harness and the lesson's suite.
 func gradedDirs(l registry.Lesson) []string {

@@ -67,11 +67,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "check":
-		return check(root, args[1:], stdout, stderr)
+		return checkCommand(root, args[1:], stdout, stderr)
 	case "list":
 		return list(root, stdout)
 	case "next":
-		return next(root, stdout)
+		return nextCommand(root, stdout)
 	case "hint":
 		return hint(root, args[1:], stdout)
 	case "reset":
@@ -119,7 +119,8 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	return fs
 }
 
-func check(root string, args []string, stdout, stderr io.Writer) int {
+// checkCommand is `udpbook check`: grade lessons and print the table.
+func checkCommand(root string, args []string, stdout, stderr io.Writer) int {
 	var opts checkOptions
 	fs := checkFlags(stderr, &opts)
 	if err := fs.Parse(args); err != nil {

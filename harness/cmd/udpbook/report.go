@@ -20,7 +20,7 @@ import (
 // JSONReport is the whole report.
 type JSONReport struct {
 	Version    int          `json:"version"`
-	Status     string       `json:"status"` // pass, fail or error
+	Status     Status       `json:"status"` // pass, fail or error
 	Message    string       `json:"message,omitempty"`
 	Score      int          `json:"score"`
 	MaxScore   int          `json:"max_score"`
@@ -44,7 +44,7 @@ type JSONSandbox struct {
 type JSONLesson struct {
 	Lesson     string     `json:"lesson"`
 	Name       string     `json:"name"`
-	State      string     `json:"state"`
+	State      State      `json:"state"`
 	Score      int        `json:"score"`
 	MaxScore   int        `json:"max_score"`
 	Passed     int        `json:"passed"`
@@ -72,7 +72,7 @@ type JSONCopy struct {
 type JSONTest struct {
 	Name       string  `json:"name"` // "01-echo-server/listen"
 	TaskID     int     `json:"task_id"`
-	Status     string  `json:"status"` // pass, fail, error, timeout, skip, not run
+	Status     Status  `json:"status"` // pass, fail, error, timeout, skip, not run
 	Message    string  `json:"message,omitempty"`
 	Output     string  `json:"output,omitempty"`
 	Points     int     `json:"points"`
@@ -122,9 +122,9 @@ func buildJSON(results []LessonResult, race, solutions bool, sandbox SandboxStat
 			if c.Retried() {
 				jt.Attempts, jt.Scale, jt.Late = c.Attempts, c.Scale, c.Late
 			}
-			if c.Status == string(harness.Pass) {
+			if c.Status == StatusPass {
 				jt.Points = c.Points
-			} else if c.Status != string(harness.Skip) {
+			} else if c.Status != StatusSkip {
 				jt.Output = "hint: " + c.Hint
 			}
 			jl.Tests = append(jl.Tests, jt)
@@ -238,7 +238,7 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 		s := junitSuite{
 			Name: r.Lesson.Name(), Time: seconds(r.Duration),
 			Properties: []junitProperty{
-				{"state", r.State}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.MaxPoints())},
+				{"state", r.State.String()}, {"score", fmt.Sprint(points)}, {"max_score", fmt.Sprint(r.MaxPoints())},
 				{"isolated", fmt.Sprint(r.Isolated)},
 			},
 			SystemErr: r.Detail,
@@ -256,19 +256,19 @@ func buildJUnit(results []LessonResult, d time.Duration) junitSuites {
 			jc := junitCase{Name: c.ID, Classname: "udpbook." + r.Lesson.Name(), Time: seconds(c.Duration)}
 			text := trimMessage(c.Message) + "\nhint: " + c.Hint
 			switch c.Status {
-			case string(harness.Pass):
-			case string(harness.Skip):
+			case StatusPass:
+			case StatusSkip:
 				jc.Skipped = &junitProblem{Message: firstLine(c.Message)}
 				s.Skipped++
 			case StatusError, StatusTimeout:
-				jc.Error = &junitProblem{Message: firstLine(c.Message), Type: c.Status, Text: text}
+				jc.Error = &junitProblem{Message: firstLine(c.Message), Type: c.Status.String(), Text: text}
 				if c.Status == StatusError {
 					jc.Error.Message = "does not compile"
 					jc.Error.Text = r.Detail
 				}
 				s.Errors++
 			default:
-				jc.Failure = &junitProblem{Message: fmt.Sprintf("%s (0/%d points)", c.Title, c.Points), Type: c.Status, Text: text}
+				jc.Failure = &junitProblem{Message: fmt.Sprintf("%s (0/%d points)", c.Title, c.Points), Type: c.Status.String(), Text: text}
 				s.Failures++
 			}
 			s.Cases = append(s.Cases, jc)

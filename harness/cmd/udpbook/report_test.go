@@ -33,7 +33,7 @@ func TestReportsDescribeTheGrading(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &rep))
 	l01, l02 := lesson(t, "01"), lesson(t, "02")
 	require.Equal(t, 3, rep.Version)
-	require.Equal(t, "fail", rep.Status)
+	require.Equal(t, StatusFail, rep.Status)
 	require.Equal(t, l02.Points(), rep.Score, "only lesson 02 scores")
 	require.Equal(t, l01.Points()+l02.Points(), rep.MaxScore)
 	require.Len(t, rep.Tests, len(l01.Checks)+len(l02.Checks))
@@ -42,13 +42,13 @@ func TestReportsDescribeTheGrading(t *testing.T) {
 	require.Equal(t, Done, rep.Lessons[1].State)
 	first := rep.Tests[0]
 	require.Equal(t, "01-echo-server/listen", first.Name)
-	require.Equal(t, "fail", first.Status)
+	require.Equal(t, StatusFail, first.Status)
 	require.Contains(t, first.Message, "is not written yet")
 	require.True(t, strings.HasPrefix(first.Output, "hint: "))
 	require.Equal(t, 0, first.Points)
 	require.Equal(t, l01.Checks[0].Points, first.MaxPoints)
 	last := rep.Tests[len(rep.Tests)-1]
-	require.Equal(t, "pass", last.Status)
+	require.Equal(t, StatusPass, last.Status)
 	require.Equal(t, last.MaxPoints, last.Points)
 
 	xmlFile := filepath.Join(dir, "results.xml")
@@ -70,7 +70,7 @@ func TestReportsDescribeTheGrading(t *testing.T) {
 func TestReportsMarkACompileErrorAsError(t *testing.T) {
 	r := fixture(t, "nocompile.go", 25*time.Second)
 	rep := buildJSON([]LessonResult{r}, false, false, SandboxStatus{Why: "turned off"}, nil, 0)
-	require.Equal(t, "error", rep.Status)
+	require.Equal(t, StatusError, rep.Status)
 	require.Equal(t, StatusError, rep.Tests[0].Status)
 	junit := buildJUnit([]LessonResult{r}, 0)
 	require.Equal(t, len(r.Checks), junit.Errors)

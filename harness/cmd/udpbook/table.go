@@ -5,8 +5,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-
-	"udpbook/harness"
 )
 
 // printTable prints one line per lesson, a total, and then what to do
@@ -20,7 +18,7 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		c, p := r.Passed()
 		checks, points = checks+c, points+p
 		maxChecks, maxPoints = maxChecks+len(r.Checks)-r.Skipped(), maxPoints+r.MaxPoints()
-		state := r.State
+		state := r.State.String()
 		if n := r.Skipped(); n > 0 {
 			state += fmt.Sprintf(" (%d skipped)", n)
 		}
@@ -36,7 +34,7 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 		if r.State == OverLimit {
 			state += " (" + r.Limit + ")"
 		}
-		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(state))
+		fmt.Fprintf(tw, "  %s %s\t%d/%d\t%d/%d\t%s\n", r.Lesson.Number, r.Lesson.Title, c, len(r.Checks)-r.Skipped(), p, r.MaxPoints(), pal.state(r.State, state))
 	}
 	if len(results) > 1 {
 		fmt.Fprintf(tw, "  total\t%d/%d\t%d/%d\n", checks, maxChecks, points, maxPoints)
@@ -88,7 +86,7 @@ func printTable(w io.Writer, results []LessonResult, pal palette) {
 			fmt.Fprintf(w, "  %s\n", r.Detail)
 		}
 		if r.State == Crashed || r.State == TimedOut {
-			fmt.Fprintf(w, "  the lesson %s; what it printed:\n%s\n", strings.ToLower(r.State), indent(r.Detail, "    "))
+			fmt.Fprintf(w, "  the lesson %s; what it printed:\n%s\n", r.State, indent(r.Detail, "    "))
 		}
 		if c.Message != "" {
 			fmt.Fprintln(w, indent(c.Message, "  "))
@@ -162,7 +160,7 @@ func printBusy(w io.Writer, results []LessonResult) {
 				continue
 			}
 			outcome := "passed"
-			if c.Status != string(harness.Pass) {
+			if c.Status != StatusPass {
 				outcome = "was decided"
 			}
 			fmt.Fprintf(w, "\nLesson %s, check %q %s at %d× time scale: an attempt at a smaller scale was not judged "+

@@ -23,7 +23,7 @@ const ProgressFile = "udpbook-progress.txt"
 
 // progress is what the progress file holds for one lesson.
 type progress struct {
-	State   string
+	State   State
 	Checks  string   // "3/10"
 	Points  string   // "6/20"
 	Failing []string // IDs of the checks that did not pass at the last grading
@@ -54,7 +54,7 @@ func readProgress(root string) map[string]*progress {
 			k, v, _ := strings.Cut(kv, ": ")
 			switch k {
 			case "state":
-				p.State = v
+				p.State = State(v)
 			case "checks":
 				p.Checks = v
 			case "points":
@@ -123,7 +123,7 @@ func list(root string, w io.Writer) int {
 	for _, l := range registry.Lessons() {
 		state, points := "not graded yet", fmt.Sprintf("%d points", l.Points())
 		if p, ok := all[l.Number]; ok {
-			state, points = p.State, p.Points+" points"
+			state, points = p.State.String(), p.Points+" points"
 		}
 		fmt.Fprintf(w, "%s  %-22s %2d checks  %-14s %-16s %s\n", l.Number, l.Title, len(l.Checks), points, state, l.Doc())
 	}
@@ -142,7 +142,8 @@ func nextLesson(root string) (registry.Lesson, bool) {
 	return registry.Lesson{}, false
 }
 
-func next(root string, w io.Writer) int {
+// nextCommand is `udpbook next`: name the first lesson not done.
+func nextCommand(root string, w io.Writer) int {
 	l, ok := nextLesson(root)
 	if !ok {
 		fmt.Fprintln(w, "Every lesson is done. Try the \"Going further\" ideas at the end of each chapter.")

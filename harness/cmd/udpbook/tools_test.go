@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"udpbook/harness"
 	"udpbook/harness/pristine"
 	"udpbook/harness/registry"
 )
@@ -48,13 +47,13 @@ func TestHintRevealsOneAtATimeAndNextFollowsProgress(t *testing.T) {
 	l01, l02 := ls[0], ls[1]
 	done := LessonResult{Lesson: l01, State: Done}
 	for _, c := range l01.Checks {
-		done.Checks = append(done.Checks, CheckResult{CheckInfo: c, Status: string(harness.Pass)})
+		done.Checks = append(done.Checks, CheckResult{CheckInfo: c, Status: StatusPass})
 	}
 	half := LessonResult{Lesson: l02, State: InProgress}
 	for i, c := range l02.Checks {
-		status := string(harness.Pass)
+		status := StatusPass
 		if i%2 == 1 {
-			status = string(harness.Fail)
+			status = StatusFail
 		}
 		half.Checks = append(half.Checks, CheckResult{CheckInfo: c, Status: status})
 	}
@@ -62,7 +61,7 @@ func TestHintRevealsOneAtATimeAndNextFollowsProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	next(root, &out)
+	nextCommand(root, &out)
 	if !strings.Contains(out.String(), "Next: lesson 02") || !strings.Contains(out.String(), l02.Checks[1].ID) {
 		t.Fatalf("next after lesson 01 is done:\n%s", out.String())
 	}

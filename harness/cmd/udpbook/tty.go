@@ -37,16 +37,18 @@ func (p palette) paint(code, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func (p palette) state(s string) string {
-	switch {
-	case strings.HasPrefix(s, Done):
-		return p.paint("32", s) // green
-	case strings.HasPrefix(s, InProgress):
-		return p.paint("33", s) // yellow
-	case strings.HasPrefix(s, NotStarted):
-		return s
+// state paints text, which describes a lesson in state s, in the colour
+// of that state.
+func (p palette) state(s State, text string) string {
+	switch s {
+	case Done:
+		return p.paint("32", text) // green
+	case InProgress:
+		return p.paint("33", text) // yellow
+	case NotStarted:
+		return text
 	}
-	return p.paint("31", s) // red: does not compile, crashed, timed out
+	return p.paint("31", text) // red: does not compile, crashed, timed out
 }
 
 func (p palette) bold(s string) string { return p.paint("1", s) }
