@@ -3,6 +3,7 @@ package lesson04
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"udpbook/harness"
@@ -24,11 +26,15 @@ import (
 // and LISTEN_PID. The harness does the same with the lesson's test binary
 // (the running one, or in the grader's judge, the driver's): it starts it
 // again, running only the check at hand (-test.run), with the socket in
-// ExtraFiles and childEnv naming the check. In that child process
+// ExtraFiles and childEnv naming the check, and closes its own copies of
+// the sockets, as a service manager lets go of them. In that child process
 // the check does not grade: it calls the learner's Listeners, prints a
-// report line, answers datagrams on what Listeners returned with the echo
-// service, and exits when its standard input closes. The parent grades the
-// report and the replies, and kills the child when the check ends.
+// report line, and answers datagrams on what Listeners returned with the
+// echo service. When the parent writes "close" on its standard input, it
+// closes those connections and reports again, so that the parent can see
+// the ports come free; it exits when its standard input closes. The parent
+// grades the reports and the replies, and kills the child when the check
+// ends.
 //
 // The parent cannot know the child's pid before starting it, so it cannot
 // set LISTEN_PID itself. A service manager sets it between fork and exec;
@@ -83,6 +89,12 @@ type report struct {
 	Panic string            // Listeners' panic
 	Env   map[string]string // LISTEN_* variables in the environment after Listeners
 	FD3   string            // what descriptor 3 is after Listeners
+
+	// Closed is set in the second report, sent once the child has closed
+	// every connection Listeners returned; Stuck says which of them still
+	// had a read running after Patience.
+	Closed bool
+	Stuck  []string
 }
 
 // runChild is the child's part: call Listeners, report, serve, exit.
@@ -113,14 +125,21 @@ func runChild(impl Impl) {
 		rep.Panic = fmt.Sprintf("Listeners() did not return within %v", harness.Patience)
 		conns = nil
 	}
+	var served []chan struct{} // one per connection the echo service runs on
 	if rep.Panic == "" {
 		for _, conn := range conns {
+			done := make(chan struct{})
+			served = append(served, done)
 			if conn == nil || conn.LocalAddr() == nil {
 				rep.Conns = append(rep.Conns, "<nil>")
+				close(done)
 				continue
 			}
 			rep.Conns = append(rep.Conns, harness.AddrPort(conn.LocalAddr()).String())
-			go serveEcho(conn)
+			go func() {
+				defer close(done)
+				serveEcho(conn)
+			}()
 		}
 	}
 	// What a program started from here would inherit.
@@ -132,20 +151,58 @@ func runChild(impl Impl) {
 		}
 	}
 	rep.FD3 = describeFD(3)
+	tell(rep)
+	// Serve until the parent closes our standard input (or dies), with a
+	// bound of our own in case it never does. "close" closes the
+	// connections first.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	bound := time.After(harness.CheckBound)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				os.Exit(0)
+			}
+			if line == "close" {
+				tell(closeConns(conns, served, rep.Conns))
+			}
+		case <-bound:
+			os.Exit(0)
+		}
+	}
+}
+
+// closeConns closes every connection Listeners returned and waits, with a
+// bound, for the echo service on each to stop reading.
+func closeConns(conns []net.PacketConn, served []chan struct{}, names []string) report {
+	rep := report{Closed: true}
+	for _, conn := range conns {
+		if conn != nil {
+			conn.Close()
+		}
+	}
+	timeout := time.After(harness.Patience)
+	for i, done := range served {
+		select {
+		case <-done:
+		case <-timeout:
+			rep.Stuck = append(rep.Stuck, names[i])
+		}
+	}
+	return rep
+}
+
+// tell writes a report line for the parent.
+func tell(rep report) {
 	b, _ := json.Marshal(rep)
 	os.Stdout.Write([]byte("\n" + reportTag + string(b) + "\n"))
-	// Serve until the parent closes our standard input (or dies), with a
-	// bound of our own in case it never does.
-	stdin := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		close(stdin)
-	}()
-	select {
-	case <-stdin:
-	case <-time.After(harness.CheckBound):
-	}
-	os.Exit(0)
 }
 
 // spec says how to start a child.
@@ -158,8 +215,9 @@ type spec struct {
 // child is a running child process.
 type child struct {
 	pid     int
-	reports chan report // one report, or none if the child exits first
+	reports chan report // up to two reports, none if the child exits first
 	stderr  *tail
+	stdin   io.WriteCloser
 }
 
 // startChild starts the test binary again as the child of check id, and
@@ -209,12 +267,18 @@ func startChild(c *harness.C, impl Impl, id string, s spec) *child {
 	err = cmd.Start()
 	outW.Close()
 	errW.Close()
+	// The child has its copies; the harness lets go of its own, as a
+	// service manager's launcher does, so that only the child holds the
+	// sockets now.
+	for _, f := range s.files {
+		f.Close()
+	}
 	if err != nil {
 		outR.Close()
 		errR.Close()
 		c.Fatalf("harness could not start a child process: %v", err)
 	}
-	ch := &child{pid: cmd.Process.Pid, reports: make(chan report, 1), stderr: &tail{}}
+	ch := &child{pid: cmd.Process.Pid, reports: make(chan report, 2), stderr: &tail{}, stdin: stdin}
 	exited := make(chan struct{})
 	go func() {
 		cmd.Wait()
@@ -230,13 +294,17 @@ func startChild(c *harness.C, impl Impl, id string, s spec) *child {
 		defer close(ch.reports)
 		sc := bufio.NewScanner(outR)
 		sc.Buffer(nil, 1<<20)
+		n := 0
 		for sc.Scan() {
 			if line, ok := strings.CutPrefix(sc.Text(), reportTag); ok {
 				var rep report
 				if json.Unmarshal([]byte(line), &rep) == nil {
 					ch.reports <- rep
-					io.Copy(io.Discard, outR)
-					return
+					if n++; n == cap(ch.reports) {
+						io.Copy(io.Discard, outR)
+						return
+					}
+					continue
 				}
 			}
 			// What the child printed besides, for the failure message.
@@ -280,6 +348,26 @@ func (ch *child) report(c *harness.C) report {
 		c.Fatalf("the child process (pid %d) did not report within %v; it wrote:\n%s", ch.pid, childBound, ch.stderr.String())
 	}
 	panic("unreachable")
+}
+
+// closeConns asks the child to close every connection Listeners returned,
+// and waits for it to say it has.
+func (ch *child) closeConns(c *harness.C) {
+	c.Step("harness asks the child to close the connection(s) Listeners() returned")
+	if _, err := io.WriteString(ch.stdin, "close\n"); err != nil {
+		c.Fatalf("harness could not write to the child process (pid %d): %v; it wrote:\n%s", ch.pid, err, ch.stderr.String())
+	}
+	select {
+	case rep, ok := <-ch.reports:
+		if !ok || !rep.Closed {
+			c.Fatalf("the child process (pid %d) exited without closing its connections; it wrote:\n%s", ch.pid, ch.stderr.String())
+		}
+		if len(rep.Stuck) > 0 {
+			c.Fatalf("in the child, a read on the connection(s) on %v did not return within %v of Close", rep.Stuck, harness.Patience)
+		}
+	case <-time.After(childBound):
+		c.Fatalf("the child process (pid %d) did not close its connections within %v; it wrote:\n%s", ch.pid, childBound, ch.stderr.String())
+	}
 }
 
 func (r report) summary() string {
@@ -351,26 +439,41 @@ func passed(c *harness.C, p *harness.Peer, name, early string) (*os.File, netip.
 }
 
 // ---- the checks ----
+//
+// Every check that starts a child grades the whole of Listeners' contract
+// in it, not only the part it is named after: the LISTEN_* variables gone
+// whatever they said, the descriptors left alone when they are not for this
+// process, and the ports free once the connections are closed when they
+// are (Listeners closes each descriptor it adopts).
+
+// fdNames is the LISTEN_FDNAMES every child is started with: Listeners must
+// remove it with the other two.
+const fdNames = "LISTEN_FDNAMES=udpbook"
 
 func checkNotActivated(c *harness.C, impl Impl) {
-	ch := startChild(c, impl, "not-activated", spec{})
-	c.Step("harness starts a child process (pid %d) with no LISTEN_PID and no LISTEN_FDS", ch.pid)
+	p := c.NewPeer("harness", "udp4")
+	f, addr := passed(c, p, "the passed socket", "")
+	ch := startChild(c, impl, "not-activated", spec{files: []*os.File{f}, env: []string{"LISTEN_FDS=1", fdNames}})
+	c.Step("harness starts a child process (pid %d) with the socket as descriptor 3, LISTEN_FDS=1 and %s, "+
+		"and no LISTEN_PID", ch.pid, fdNames)
 	rep := ch.report(c)
 	if rep.Err != "" {
-		c.Fatalf("Listeners() returned error %q in a process that was not socket-activated; want no connections and no error", rep.Err)
+		c.Fatalf("Listeners() returned error %q in a process that was not socket-activated (no LISTEN_PID); want no connections and no error", rep.Err)
 	}
 	if len(rep.Conns) > 0 {
-		c.Fatalf("Listeners() returned %d connection(s) %v in a process that was not socket-activated; want none", len(rep.Conns), rep.Conns)
+		c.Fatalf("Listeners() returned %d connection(s) %v in a process that was not socket-activated (no LISTEN_PID); want none", len(rep.Conns), rep.Conns)
 	}
+	cleared(c, rep, "LISTEN_FDS=1 and no LISTEN_PID")
+	untouched(c, rep, addr)
 }
 
 // activate starts a child holding the given sockets, with LISTEN_FDS set to
 // their number and LISTEN_PID to the child's pid, and returns its report.
 func activate(c *harness.C, impl Impl, id string, files []*os.File) (*child, report) {
 	n := strconv.Itoa(len(files))
-	ch := startChild(c, impl, id, spec{files: files, env: []string{"LISTEN_FDS=" + n}, ownPID: true})
-	c.Step("harness starts a child process (pid %d) with the socket(s) as descriptor 3 on, LISTEN_FDS=%s "+
-		"and LISTEN_PID=%d (its own pid)", ch.pid, n, ch.pid)
+	ch := startChild(c, impl, id, spec{files: files, env: []string{"LISTEN_FDS=" + n, fdNames}, ownPID: true})
+	c.Step("harness starts a child process (pid %d) with the socket(s) as descriptor 3 on, LISTEN_FDS=%s, %s "+
+		"and LISTEN_PID=%d (its own pid), and closes its own copies", ch.pid, n, fdNames, ch.pid)
 	rep := ch.report(c)
 	if rep.Err != "" {
 		c.Fatalf("in the socket-activated child, Listeners() returned error: %s", rep.Err)
@@ -378,27 +481,81 @@ func activate(c *harness.C, impl Impl, id string, files []*os.File) (*child, rep
 	return ch, rep
 }
 
+// released asks the child to close its connections, then fails the check
+// unless every port in addrs can be bound again: once the connections are
+// closed, nothing in the child may hold the sockets.
+func released(c *harness.C, ch *child, addrs ...netip.AddrPort) {
+	ch.closeConns(c)
+	for _, addr := range addrs {
+		free(c, addr, "with the harness's copy and the child's connection closed",
+			"the child still holds a passed descriptor, or another duplicate of the socket: "+
+				"Listeners closes each descriptor it adopts, since the connection holds its own duplicate")
+	}
+}
+
+// free fails the check unless addr, whose socket the harness has passed on
+// and closed, can be bound again within Patience.
+func free(c *harness.C, addr netip.AddrPort, after, why string) {
+	deadline := time.Now().Add(c.Patience())
+	for {
+		probe, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
+		if err == nil {
+			probe.Close()
+			c.Step("harness bound %v again: the port is free", addr)
+			return
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			c.Fatalf("%s, binding %v again still failed after %v: %v\n(%s)", after, addr, c.Patience(), err, why)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// cleared fails the check unless Listeners removed the LISTEN_* variables
+// the child was started with.
+func cleared(c *harness.C, rep report, started string) {
+	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
+		if v, ok := rep.Env[k]; ok {
+			c.Fatalf("after Listeners(), %s=%s is still in the environment (the child was started with %s): "+
+				"a program this one starts would inherit it", k, v, started)
+		}
+	}
+	c.Step("after Listeners(), LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are gone from the child's environment")
+}
+
+// untouched fails the check unless descriptor 3 is still the socket on
+// addr after Listeners.
+func untouched(c *harness.C, rep report, addr netip.AddrPort) {
+	if want := "UDP socket " + addr.String(); rep.FD3 != want {
+		c.Fatalf("after Listeners(), descriptor 3 is %s; want it untouched (%s): the descriptors are not for this process", rep.FD3, want)
+	}
+	c.Step("after Listeners(), descriptor 3 is still the UDP socket on %v", addr)
+}
+
 func checkActivation(c *harness.C, impl Impl) {
 	p := c.NewPeer("harness", "udp4")
 	f, addr := passed(c, p, "the passed socket", "early")
-	_, rep := activate(c, impl, "activation", []*os.File{f})
+	ch, rep := activate(c, impl, "activation", []*os.File{f})
 	if want := []string{addr.String()}; !equal(rep.Conns, want) {
 		c.Fatalf("Listeners() returned connection(s) on %v; want one, on %v (descriptor 3)", rep.Conns, want)
 	}
 	c.Step("the child answers on that connection with the echo service")
 	p.Expect(addr, []byte("Hello, early!"), "reply to the datagram sent before the child started")
 	exchange(c, p, addr, "Michael")
+	cleared(c, rep, "LISTEN_FDS=1 and its own LISTEN_PID")
+	released(c, ch, addr)
 }
 
 func checkActivationClearsEnv(c *harness.C, impl Impl) {
 	p := c.NewPeer("harness", "udp4")
-	f, _ := passed(c, p, "the passed socket", "")
-	_, rep := activate(c, impl, "activation-clears-env", []*os.File{f})
-	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS"} {
-		if v, ok := rep.Env[k]; ok {
-			c.Fatalf("after Listeners(), %s=%s is still in the environment: a program this one starts would inherit it", k, v)
-		}
+	f, addr := passed(c, p, "the passed socket", "")
+	ch, rep := activate(c, impl, "activation-clears-env", []*os.File{f})
+	cleared(c, rep, "LISTEN_FDS=1 and its own LISTEN_PID")
+	if want := []string{addr.String()}; !equal(rep.Conns, want) {
+		c.Fatalf("Listeners() returned connection(s) on %v; want one, on %v (descriptor 3)", rep.Conns, want)
 	}
+	exchange(c, p, addr, "Michael")
+	released(c, ch, addr)
 }
 
 func checkActivationFDs(c *harness.C, impl Impl) {
@@ -406,7 +563,7 @@ func checkActivationFDs(c *harness.C, impl Impl) {
 	p1, p2 := c.NewPeer("client 1", "udp4"), c.NewPeer("client 2", "udp4")
 	f1, a1 := passed(c, p1, "socket 1", "early 1")
 	f2, a2 := passed(c, p2, "socket 2", "early 2")
-	_, rep := activate(c, impl, "activation-fds", []*os.File{f1, f2})
+	ch, rep := activate(c, impl, "activation-fds", []*os.File{f1, f2})
 	if want := []string{a1.String(), a2.String()}; !equal(rep.Conns, want) {
 		c.Fatalf("Listeners() returned connection(s) on %v; want %v (descriptors 3 and 4, in that order)", rep.Conns, want)
 	}
@@ -414,6 +571,8 @@ func checkActivationFDs(c *harness.C, impl Impl) {
 	p2.Expect(a2, []byte("Hello, early 2!"), "reply")
 	exchange(c, p1, a1, "Michael")
 	exchange(c, p2, a2, "Tracy")
+	cleared(c, rep, "LISTEN_FDS=2 and its own LISTEN_PID")
+	released(c, ch, a1, a2)
 }
 
 func checkActivationOtherPID(c *harness.C, impl Impl) {
@@ -422,10 +581,10 @@ func checkActivationOtherPID(c *harness.C, impl Impl) {
 	other := os.Getpid() // the parent: a live process, not the child
 	ch := startChild(c, impl, "activation-other-pid", spec{
 		files: []*os.File{f},
-		env:   []string{"LISTEN_FDS=1", "LISTEN_PID=" + strconv.Itoa(other)},
+		env:   []string{"LISTEN_FDS=1", "LISTEN_PID=" + strconv.Itoa(other), fdNames},
 	})
-	c.Step("harness starts a child process (pid %d) with the socket as descriptor 3, LISTEN_FDS=1 "+
-		"and LISTEN_PID=%d (another process)", ch.pid, other)
+	c.Step("harness starts a child process (pid %d) with the socket as descriptor 3, LISTEN_FDS=1, %s "+
+		"and LISTEN_PID=%d (another process)", ch.pid, fdNames, other)
 	rep := ch.report(c)
 	if rep.Err != "" {
 		c.Fatalf("Listeners() returned error %q; when LISTEN_PID names another process, the descriptors are not "+
@@ -435,9 +594,47 @@ func checkActivationOtherPID(c *harness.C, impl Impl) {
 		c.Fatalf("Listeners() returned %d connection(s) %v although LISTEN_PID=%d names another process (the child is %d); want none",
 			len(rep.Conns), rep.Conns, other, ch.pid)
 	}
-	if want := "UDP socket " + addr.String(); rep.FD3 != want {
-		c.Fatalf("after Listeners(), descriptor 3 is %s; want it untouched (%s)", rep.FD3, want)
+	untouched(c, rep, addr)
+	cleared(c, rep, "LISTEN_PID="+strconv.Itoa(other)+", another process's")
+}
+
+// descriptorFour matches an error text that names descriptor 4.
+var descriptorFour = regexp.MustCompile(`\b4\b`)
+
+func checkActivationBadFD(c *harness.C, impl Impl) {
+	p := c.NewPeer("harness", "udp4")
+	f, addr := passed(c, p, "socket 1", "")
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		c.Fatalf("harness could not listen on TCP: %v", err)
 	}
+	tf, err := l.(*net.TCPListener).File()
+	l.Close()
+	if err != nil {
+		c.Fatalf("harness could not get the TCP socket's file: %v", err)
+	}
+	c.Cleanup(func() { tf.Close() })
+	c.Step("harness listens on TCP %v, as a unit with ListenStream= would", l.Addr())
+	ch := startChild(c, impl, "activation-bad-fd", spec{
+		files: []*os.File{f, tf}, env: []string{"LISTEN_FDS=2", fdNames}, ownPID: true})
+	c.Step("harness starts a child process (pid %d) with the UDP socket as descriptor 3 and the TCP socket as 4, "+
+		"LISTEN_FDS=2, %s and LISTEN_PID=%d (its own pid), and closes its own copies", ch.pid, fdNames, ch.pid)
+	rep := ch.report(c)
+	if rep.Err == "" {
+		c.Fatalf("Listeners() returned connection(s) %v and no error, with descriptor 4 a TCP socket; "+
+			"want an error naming descriptor 4", rep.Conns)
+	}
+	if len(rep.Conns) > 0 {
+		c.Fatalf("Listeners() returned error %q and %d connection(s) %v; when one descriptor is not a bound UDP socket, "+
+			"want no connections: close the ones made so far", rep.Err, len(rep.Conns), rep.Conns)
+	}
+	if !descriptorFour.MatchString(rep.Err) {
+		c.Fatalf("Listeners() returned error %q, which does not name descriptor 4, the TCP socket", rep.Err)
+	}
+	cleared(c, rep, "LISTEN_FDS=2 and its own LISTEN_PID")
+	free(c, addr, "with the harness's copy closed and Listeners() failed",
+		"the child still holds descriptor 3, or the connection made from it: "+
+			"when Listeners fails, it closes the connections it made, and it closes each descriptor it adopts")
 }
 
 func equal(a, b []string) bool {

@@ -68,6 +68,16 @@ func GradeOne(t *testing.T, id string, impl Impl) harness.Result {
 	return Suite.GradeOne(id, impl)
 }
 
+// InTest returns impl for grading with Suite.Grade or Suite.GradeOne from
+// within the test (or subtest) named test, such as "TestSelf/reference":
+// the socket-activation checks run that test again in their child process.
+// The self-test kit grades without a testing.T, so the self-tests name the
+// subtest each implementation is graded in.
+func (impl Impl) InTest(test string) Impl {
+	impl.test, impl.perCheck = test, false
+	return impl
+}
+
 // Suite is lesson 04's list of checks.
 var Suite = harness.Suite[Impl]{Checks: childAware([]harness.Check[Impl]{
 	{
@@ -120,21 +130,22 @@ var Suite = harness.Suite[Impl]{Checks: childAware([]harness.Check[Impl]{
 	},
 	{
 		ID: "not-activated", Points: 1,
-		Title: "in a process started without LISTEN_PID, Listeners returns no connections and no error",
+		Title: "in a process started without LISTEN_PID, Listeners returns no connections and no error, and leaves descriptor 3 alone",
 		Hint: "A program that was not socket-activated is normal: it binds its own socket. " +
-			"When LISTEN_PID is not set, return nil, nil.",
+			"When LISTEN_PID is not set, return nil, nil, even if LISTEN_FDS is set, and remove the variables all the same.",
 		Run: checkNotActivated,
 	},
 	{
 		ID: "activation", Points: 3,
-		Title: "socket activation: with LISTEN_PID = its pid and LISTEN_FDS=1, Listeners adopts descriptor 3, and a datagram sent before the process started is answered",
+		Title: "socket activation: with LISTEN_PID = its pid and LISTEN_FDS=1, Listeners adopts descriptor 3, a datagram sent before the process started is answered, and the port is free once the connection is closed",
 		Hint: "Compare LISTEN_PID with os.Getpid(), read N from LISTEN_FDS, and adopt descriptors 3 to 3+N-1: " +
-			"os.NewFile(uintptr(fd), name), then Adopt, then close the file.",
+			"os.NewFile(uintptr(fd), name), then Adopt, then close the file: the connection holds its own duplicate, " +
+			"and a descriptor left open keeps the port bound after the connection is closed.",
 		Run: checkActivation,
 	},
 	{
 		ID: "activation-clears-env", Points: 2,
-		Title: "Listeners removes LISTEN_PID and LISTEN_FDS from the environment",
+		Title: "Listeners removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from the environment",
 		Hint: "os.Unsetenv both (and LISTEN_FDNAMES), whatever they said: otherwise a program your server starts " +
 			"inherits them and may take descriptor 3 for its own.",
 		Run: checkActivationClearsEnv,
@@ -150,6 +161,14 @@ var Suite = harness.Suite[Impl]{Checks: childAware([]harness.Check[Impl]{
 		Title: "when LISTEN_PID names another process, Listeners returns nothing and leaves descriptor 3 alone",
 		Hint:  "The variables were meant for another process (your parent, say). Return nil, nil without touching the descriptors.",
 		Run:   checkActivationOtherPID,
+	},
+	{
+		ID: "activation-bad-fd", Points: 2,
+		Title: "when a passed descriptor is not a UDP socket, Listeners returns no connections and an error naming it, and lets go of the sockets it adopted",
+		Hint: "Adopt the descriptors in turn and close each file once adopted (the connection holds a duplicate). " +
+			"When one fails, close the connections made so far and return nil and the error; " +
+			"name each file after its descriptor (os.NewFile(uintptr(fd), \"descriptor \"+strconv.Itoa(fd))) and Adopt's error names it.",
+		Run: checkActivationBadFD,
 	},
 	{
 		ID: "reuse-port", Points: 2,
@@ -172,12 +191,29 @@ var Suite = harness.Suite[Impl]{Checks: childAware([]harness.Check[Impl]{
 
 func checkAdopt(c *harness.C, impl Impl) {
 	f, addr := rawSocket(c, "udp4", true)
+	name := socketName(f)
 	conn := adopt(c, impl, f, "the raw socket")
 	checkSame(c, conn, addr)
-	startEcho(c, conn)
+	echo := startEcho(c, conn)
 	p := c.NewPeer("harness", "udp4")
 	exchange(c, p, addr, "Michael")
 	exchange(c, p, addr, "Tracy")
+
+	// The other order than close-original's: the connection first, and the
+	// caller's file is still the caller's.
+	c.Step("harness closes the adopted connection, and keeps its own file")
+	conn.Close()
+	echo.wait(c)
+	if callerLost(f, name) {
+		c.Fatalf("closing the adopted connection closed the caller's file too: the connection must close only its own " +
+			"duplicate, and f stays the caller's to close")
+	}
+	c.Step("harness closes its file")
+	if err := f.Close(); err != nil {
+		c.Fatalf("the caller's f.Close() after closing the adopted connection returned %v; want nil", err)
+	}
+	free(c, addr, "with the adopted connection and the caller's file both closed",
+		"some duplicate of the descriptor is still open and holds the port")
 }
 
 func checkCloseOriginal(c *harness.C, impl Impl) {
@@ -195,13 +231,8 @@ func checkCloseOriginal(c *harness.C, impl Impl) {
 	c.Step("harness closes the adopted connection")
 	conn.Close()
 	echo.wait(c)
-	probe, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
-	if err != nil {
-		c.Fatalf("with the file and the adopted connection both closed, binding %v again failed: %v\n"+
-			"(some duplicate of the descriptor is still open and holds the port)", addr, err)
-	}
-	probe.Close()
-	c.Step("harness bound %v again: the port is free", addr)
+	free(c, addr, "with the file and the adopted connection both closed",
+		"some duplicate of the descriptor is still open and holds the port")
 }
 
 func checkReadDeadline(c *harness.C, impl Impl) {
@@ -289,6 +320,19 @@ func checkNotASocket(c *harness.C, impl Impl) {
 		c.Fatalf("Adopt(the closed file) returned %q, which wraps neither os.ErrClosed nor syscall.EBADF", err)
 	}
 	c.Step("Adopt(the closed file) returned %q", err)
+
+	c.Step("harness calls Adopt(nil)")
+	conn, err = callAdopt(c, impl, nil, "nil")
+	if conn != nil {
+		c.Fatalf("Adopt(nil) returned a connection on %v (error %v); want no connection and an error wrapping os.ErrInvalid", conn.LocalAddr(), err)
+	}
+	if err == nil {
+		c.Fatalf("Adopt(nil) returned no connection and no error; want an error wrapping os.ErrInvalid")
+	}
+	if !errors.Is(err, os.ErrInvalid) {
+		c.Fatalf("Adopt(nil) returned %q, which does not wrap os.ErrInvalid", err)
+	}
+	c.Step("Adopt(nil) returned %q", err)
 }
 
 func checkNotUDP(c *harness.C, impl Impl) {
@@ -304,16 +348,27 @@ func checkNotUDP(c *harness.C, impl Impl) {
 		c.Fatalf("harness could not get the TCP socket's file: %v", err)
 	}
 	c.Cleanup(func() { tf.Close() })
-	refuse(c, impl, tf, "a TCP socket listening on "+l.Addr().String(), impl.ErrNotUDP, "ErrNotUDP")
+	what := "a TCP socket listening on " + l.Addr().String()
+	refuse(c, impl, tf, what, impl.ErrNotUDP, "ErrNotUDP")
+	dropped(c, tf, what, func() { tf.Close(); l.Close() })
 
 	uf := unixgram(c)
-	refuse(c, impl, uf, "a Unix datagram socket (one end of a socketpair)", impl.ErrNotUDP, "ErrNotUDP")
+	what = "a Unix datagram socket (one end of a socketpair)"
+	refuse(c, impl, uf, what, impl.ErrNotUDP, "ErrNotUDP")
+	dropped(c, uf, what, func() { uf.Close() })
+
+	bf, path := boundUnixgram(c)
+	what = "a Unix datagram socket bound to " + path
+	refuse(c, impl, bf, what, impl.ErrNotUDP, "ErrNotUDP")
+	dropped(c, bf, what, func() { bf.Close() })
 }
 
 func checkNotBound(c *harness.C, impl Impl) {
 	checkSentinels(c, impl)
 	f, _ := rawSocket(c, "udp4", false)
-	refuse(c, impl, f, "a UDP socket that was never bound", impl.ErrNotBound, "ErrNotBound")
+	what := "a UDP socket that was never bound"
+	refuse(c, impl, f, what, impl.ErrNotBound, "ErrNotBound")
+	dropped(c, f, what, func() { f.Close() })
 }
 
 func checkIPv6(c *harness.C, impl Impl) {
@@ -423,6 +478,10 @@ func checkReadBuffer(c *harness.C, impl Impl) {
 		c.Fatalf("harness could not read SO_RCVBUF: %v", err)
 	}
 	c.Step("a socket with no options has a %d-byte receive buffer (getsockopt SO_RCVBUF)", def)
+	if got := readBuffer(c, impl, 0); got != def {
+		c.Fatalf("with ReadBuffer 0 the receive buffer is %d bytes; want the default, %d: 0 keeps the system's default", got, def)
+	}
+	negativeBuffer(c, impl)
 	limit, limited := rmemMax()
 	checked := false
 
@@ -453,6 +512,29 @@ func checkReadBuffer(c *harness.C, impl Impl) {
 	}
 	if !checked {
 		c.Skipf("this system's default receive buffer (%d bytes) and cap (%d bytes) leave no size to test", def, limit)
+	}
+}
+
+// negativeBuffer checks that Listen refuses a negative ReadBuffer, and
+// leaves no socket open when it does.
+func negativeBuffer(c *harness.C, impl Impl) {
+	opts := Options{ReadBuffer: -1}
+	before, known := harness.OpenSockets()
+	conn, err := callListen(c, impl, "127.0.0.1:0", opts)
+	if conn != nil {
+		c.Fatalf("Listen(\"127.0.0.1:0\", %+v) returned a connection on %v (error %v); want no connection and an error: "+
+			"a negative size is not a buffer size", opts, conn.LocalAddr(), err)
+	}
+	if err == nil {
+		c.Fatalf("Listen(\"127.0.0.1:0\", %+v) returned no connection and no error; want an error", opts)
+	}
+	c.Step("Listen(\"127.0.0.1:0\", %+v) returned %q", opts, err)
+	if !known {
+		return
+	}
+	if left := harness.NewSockets(before, c.Patience()); len(left) > 0 {
+		c.Fatalf("Listen(\"127.0.0.1:0\", %+v) failed, but left %d socket(s) open: check the options before binding, "+
+			"or close the socket you bound", opts, len(left))
 	}
 }
 
@@ -493,11 +575,11 @@ func needUnix(c *harness.C) {
 // (socket, non-blocking, bind), and closes it when the check ends.
 func rawSocket(c *harness.C, network string, bind bool) (*os.File, netip.AddrPort) {
 	needUnix(c)
+	if network == "udp6" {
+		c.Require(harness.IPv6)
+	}
 	f, addr, err := newRawSocket(network, bind)
 	if err != nil {
-		if network == "udp6" {
-			c.Skipf("IPv6 loopback is not available on this system: %v", err)
-		}
 		c.Fatalf("harness could not make a socket: %v", err)
 	}
 	c.Cleanup(func() { f.Close() })
@@ -555,6 +637,71 @@ func refuse(c *harness.C, impl Impl, f *os.File, what string, want error, name s
 		}
 	}
 	c.Step("Adopt(%s) returned %q", what, err)
+	if isClosed(f) {
+		c.Fatalf("after Adopt(%s) refused it, the caller's file is closed: Adopt leaves f open, whatever it returns", what)
+	}
+}
+
+// isClosed reports whether f has been closed.
+func isClosed(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	return rc.Control(func(uintptr) {}) != nil
+}
+
+// socketName returns the kernel's name of the socket f holds
+// ("socket:[12345]"), as OpenSockets lists it, or "" where it cannot be
+// told.
+func socketName(f *os.File) string {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	var name string
+	rc.Control(func(fd uintptr) { name, _ = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
+	if !strings.HasPrefix(name, "socket:") {
+		return ""
+	}
+	return name
+}
+
+// callerLost reports whether the caller's file f, holding the socket named
+// name, has been closed by the learner's code: here, or in the process
+// running it, where the learner's copy of f is (see harness.OpenSockets).
+func callerLost(f *os.File, name string) bool {
+	if isClosed(f) {
+		return true
+	}
+	open, known := harness.OpenSockets()
+	return known && name != "" && !open[name]
+}
+
+// dropped closes the harness's own copies of the socket f holds (with
+// closeOwn) after Adopt refused it, and fails the check unless, within
+// Patience, no descriptor of that socket is left open where the learner's
+// code runs: a refused file leaves nothing behind.
+func dropped(c *harness.C, f *os.File, what string, closeOwn func()) {
+	name := socketName(f)
+	closeOwn()
+	if _, known := harness.OpenSockets(); !known || name == "" {
+		return // this system cannot list open sockets
+	}
+	deadline := time.Now().Add(c.Patience())
+	for {
+		open, _ := harness.OpenSockets()
+		if !open[name] {
+			c.Step("harness closed its copies of %s: no descriptor of it is left open", what)
+			return
+		}
+		if time.Now().After(deadline) {
+			c.Fatalf("after Adopt(%s) refused it and the harness closed its own copies, a descriptor of that socket "+
+				"was still open %v later in the process that ran Adopt: a duplicate made while refusing it (net.FilePacketConn makes one) was not closed",
+				what, c.Patience())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // checkSentinels fails the check unless the lesson's three errors are set

@@ -124,3 +124,30 @@ func describeFD(fd int) string {
 	}
 	return "UDP socket " + sockaddrPort(sa).String()
 }
+
+// boundUnixgram returns a Unix datagram socket bound to a path in a new
+// temporary folder, and its path; both go when the check ends.
+func boundUnixgram(c *harness.C) (*os.File, string) {
+	dir, err := os.MkdirTemp("", "l04")
+	if err != nil {
+		c.Fatalf("harness could not make a folder: %v", err)
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	path := dir + "/s"
+	syscall.ForkLock.RLock()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		c.Fatalf("harness could not make a Unix socket: %v", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		c.Fatalf("harness could not bind a Unix socket to %s: %v", path, err)
+	}
+	f := os.NewFile(uintptr(fd), "unixgram socket "+path)
+	c.Cleanup(func() { f.Close() })
+	return f, path
+}

@@ -58,11 +58,12 @@ var (
 // socket from net.ListenPacket.
 //
 // The connection uses its own duplicate of the descriptor: Adopt leaves f
-// open, and the caller may close f at once without harm to the connection.
-// The port is free again once both f and the connection are closed.
+// open, whatever it returns, and the caller may close f at once without
+// harm to the connection; closing the connection leaves f open. The port is
+// free again once both f and the connection are closed, in either order.
 //
-// Adopt refuses anything else with an error, and returns no connection:
-// the error wraps ErrNotSocket for a regular file or a pipe, ErrNotUDP for
+// Adopt refuses anything else with an error, and returns no connection and
+// keeps no duplicate of the descriptor: the error wraps ErrNotSocket for a regular file or a pipe, ErrNotUDP for
 // a TCP or Unix domain socket, ErrNotBound for a UDP socket that was never
 // bound, and os.ErrClosed for a closed file. A nil f gives os.ErrInvalid.
 // On systems without Unix descriptors Adopt always fails.
@@ -103,8 +104,10 @@ const listenFDsStart = 3
 // Listeners removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from the
 // environment in every case, so that the programs this process starts do
 // not take the sockets for theirs. It closes the descriptors it adopts (the
-// connections hold duplicates). If one of them is not a bound UDP socket,
-// it closes what it adopted and returns an error naming the descriptor.
+// connections hold duplicates), so the ports are free once the
+// connections are closed. If one of them is not a bound UDP socket, it
+// closes what it adopted and returns no connections and an error naming
+// the descriptor.
 func Listeners() ([]net.PacketConn, error) {
 	pid, fds := os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS")
 	os.Unsetenv("LISTEN_PID")
@@ -148,7 +151,8 @@ type Options struct {
 	// ReadBuffer asks for a receive buffer of this many bytes (SO_RCVBUF)
 	// instead of the system's default; 0 keeps the default. The kernel may
 	// give less: Linux caps it at net.core.rmem_max, and reports twice the
-	// size it grants, counting its own bookkeeping.
+	// size it grants, counting its own bookkeeping. A negative ReadBuffer
+	// makes Listen fail, with no socket bound.
 	ReadBuffer int
 }
 
