@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"net"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -113,11 +112,11 @@ func OpenSockets() (map[string]bool, bool) {
 }
 
 // LearnerHolds reports whether the learner's code still holds conn, a socket
-// the harness gave it (to Serve, say): false once the learner's code has
-// closed it. In a judge it asks the driver, whose copy is the learner's; in
+// (or an *os.File) the harness gave it (to Serve, say): false once the
+// learner's code has closed it. In a judge it asks the driver, whose copy is the learner's; in
 // one process the harness's conn is the learner's. known is false where
 // this cannot be told.
-func LearnerHolds(conn net.PacketConn) (held, known bool) {
+func LearnerHolds(conn any) (held, known bool) {
 	if p := currentProbe(); p != nil {
 		return p.Holds(conn)
 	}

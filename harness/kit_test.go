@@ -245,3 +245,15 @@ func TestProblemsFindsEveryGap(t *testing.T) {
 		t.Errorf("Problems (-want +got):\n%s", diff)
 	}
 }
+
+func TestLearnerHoldsSeesAFileClosed(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer w.Close()
+	held, known := LearnerHolds(r)
+	require.True(t, known && held)
+	r.Close()
+	held, known = LearnerHolds(r)
+	require.True(t, known)
+	require.False(t, held)
+}

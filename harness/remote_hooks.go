@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -87,7 +88,10 @@ func OwnHolds(conn any) (held, known bool) {
 	if err == nil {
 		err = rc.Control(func(uintptr) {})
 	}
-	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
+	// A closed socket says net.ErrClosed; a closed *os.File says "use of
+	// closed file", an error the os package does not export.
+	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) &&
+		!strings.Contains(err.Error(), "use of closed") {
 		return false, false
 	}
 	return err == nil, true

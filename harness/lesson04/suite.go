@@ -191,7 +191,6 @@ var Suite = harness.Suite[Impl]{Checks: childAware([]harness.Check[Impl]{
 
 func checkAdopt(c *harness.C, impl Impl) {
 	f, addr := rawSocket(c, "udp4", true)
-	name := socketName(f)
 	conn := adopt(c, impl, f, "the raw socket")
 	checkSame(c, conn, addr)
 	echo := startEcho(c, conn)
@@ -204,7 +203,7 @@ func checkAdopt(c *harness.C, impl Impl) {
 	c.Step("harness closes the adopted connection, and keeps its own file")
 	conn.Close()
 	echo.wait(c)
-	if callerLost(f, name) {
+	if held, known := harness.LearnerHolds(f); known && !held {
 		c.Fatalf("closing the adopted connection closed the caller's file too: the connection must close only its own " +
 			"duplicate, and f stays the caller's to close")
 	}
@@ -665,17 +664,6 @@ func socketName(f *os.File) string {
 		return ""
 	}
 	return name
-}
-
-// callerLost reports whether the caller's file f, holding the socket named
-// name, has been closed by the learner's code: here, or in the process
-// running it, where the learner's copy of f is (see harness.OpenSockets).
-func callerLost(f *os.File, name string) bool {
-	if isClosed(f) {
-		return true
-	}
-	open, known := harness.OpenSockets()
-	return known && name != "" && !open[name]
 }
 
 // dropped closes the harness's own copies of the socket f holds (with

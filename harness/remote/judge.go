@@ -40,7 +40,7 @@ type Client struct {
 	funcs     map[uint64]reflect.Value // functions passed to the learner's code, until the check ends
 	outs      map[uint64]reflect.Value // channels the learner's code sends on, until the check ends
 	owned     []io.Closer              // judge-side copies of the learner's sockets, closed when the check ends
-	passed    map[any]uint64           // the harness's sockets passed to the driver, by the id of the driver's latest copy
+	passed    map[any]uint64           // the harness's sockets and files passed to the driver, by the id of the driver's latest copy
 
 	hello    chan struct{}
 	garbled  bool // the driver was lost because it sent something that is not a message
@@ -469,6 +469,7 @@ func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
 		cl.mu.Lock()
 		cl.nextID++
 		id := cl.nextID | 1<<62
+		cl.passed[f] = id
 		cl.mu.Unlock()
 		e.files = append(e.files, f)
 		e.after = append(e.after, func() { go cl.watchClose(f, id) })
