@@ -35,6 +35,7 @@ check: grader
 
 grader:
 	@mkdir -p .udpbook
+	@test -x $(GRADER) || echo "udpbook: building the grader (the first time takes about a minute on a small machine)" >&2
 	@$(GO) build -o $(GRADER) ./harness/cmd/udpbook
 
 test: fmt vet

@@ -90,6 +90,18 @@ type LessonResult struct {
 	Isolated bool               // the checks ran in a judge process, the learner's code in a driver process
 	Limit    string             // the limit the learner's code ran into, in words, or ""
 	Usage    Outcome            // how the learner's process ended, and what it used
+	Stages   Stages             // how long each stage of grading took
+}
+
+// Stages is how long each stage of grading a lesson took (see gradeOne).
+type Stages struct {
+	Prepare, Build, Run, Collect time.Duration
+}
+
+func (s Stages) String() string {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	return fmt.Sprintf("prepare %d ms, build %d ms, run %d ms, collect %d ms",
+		ms(s.Prepare), ms(s.Build), ms(s.Run), ms(s.Collect))
 }
 
 // Passed returns how many checks passed and how many points they give.
@@ -162,6 +174,7 @@ type Grader struct {
 	Progress  func(l registry.Lesson, event string)
 	Sandbox   string  // SandboxAuto (the default), SandboxOn or SandboxOff
 	Limits    *Limits // what a lesson's learner process may use; nil means DefaultLimits
+	BinCache  string  // where linked test binaries are kept between gradings (see binSlot); "" keeps none
 
 	statusOnce sync.Once
 	status     SandboxStatus
@@ -185,6 +198,9 @@ func (g *Grader) limits() Limits {
 // in the order given.
 func (g *Grader) Grade(ctx context.Context, lessons []registry.Lesson) []LessonResult {
 	results := make([]LessonResult, len(lessons))
+	if g.BinCache != "" {
+		evictIdle(g.BinCache)
+	}
 	jobs := g.Jobs
 	if jobs < 1 {
 		jobs = 1
@@ -244,7 +260,14 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	defer os.RemoveAll(tmp)
 
-	if state, why := g.prepare(l); state != "" {
+	lap := time.Now()
+	stage := func(d *time.Duration) {
+		now := time.Now()
+		*d, lap = now.Sub(lap), now
+	}
+	state, why := g.prepare(l)
+	stage(&res.Stages.Prepare)
+	if state != "" {
 		if state == Refused {
 			res = setAll(res, StatusError, why)
 		}
@@ -252,6 +275,7 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	}
 	g.progress(l, "building")
 	bin, modified, compiled, err := g.build(ctx, l, tmp)
+	stage(&res.Stages.Build)
 	res.Modified = modified
 	switch {
 	case err != nil:
@@ -262,13 +286,16 @@ func (g *Grader) gradeOne(ctx context.Context, l registry.Lesson) (res LessonRes
 	g.progress(l, "running")
 	res.Isolated = g.isolated(l)
 	ran, err := g.run(ctx, l, bin, tmp, res.Isolated)
+	stage(&res.Stages.Run)
 	if err != nil {
 		return failed(res, NotGradable, err.Error())
 	}
 	res.Usage = ran.usage
 	res, running := collect(res, ran.lines)
 	res.Forged = ran.forged
-	return g.conclude(res, ran, running)
+	res = g.conclude(res, ran, running)
+	stage(&res.Stages.Collect)
+	return res
 }
 
 // newResult is a lesson's result before grading: every check of the
@@ -329,7 +356,7 @@ func (g *Grader) build(ctx context.Context, l registry.Lesson, tmp string) (bin 
 	// No symbol table and no DWARF: linking is a quarter faster, and
 	// stack traces, which come from the pclntab, keep their names and
 	// lines.
-	args := []string{"test", "-c", "-o", bin, "-ldflags=-s -w"}
+	args := []string{"test", "-c", "-ldflags=-s -w"}
 	if g.Race {
 		args = append(args, "-race")
 	}
@@ -337,12 +364,26 @@ func (g *Grader) build(ctx context.Context, l registry.Lesson, tmp string) (bin 
 	if err != nil {
 		return "", modified, "", err
 	}
-	args = append(args, "-overlay", overlay, "./"+filepath.ToSlash(l.Dir()))
-	cmd := goCommand(ctx, args...)
-	cmd.Dir = g.Root
-	out, err := cmd.CombinedOutput()
+	overlayJSON, err := os.ReadFile(overlay)
 	if err != nil {
-		return "", modified, string(out), nil
+		return "", modified, "", err
+	}
+	args = append(args, "-overlay", overlay)
+	pkg := "./" + filepath.ToSlash(l.Dir())
+	err = buildCached(g.binSlot(l.Number, overlayJSON), bin, func(to string) error {
+		cmd := goCommand(ctx, append(args[:len(args):len(args)], "-o", to, pkg)...)
+		cmd.Dir = g.Root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			compilerOutput = string(out)
+		}
+		return err
+	})
+	switch {
+	case compilerOutput != "":
+		return "", modified, compilerOutput, nil
+	case err != nil:
+		return "", modified, "", err
 	}
 	return bin, modified, "", nil
 }

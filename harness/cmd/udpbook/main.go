@@ -100,6 +100,7 @@ type checkOptions struct {
 	jobs       int
 	scale      int
 	sandbox    string
+	stages     bool
 }
 
 func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
@@ -108,6 +109,7 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results to this file as JSON (Exercism's format, with points)")
 	fs.StringVar(&o.junitFile, "junit", "", "also write the results to this file as JUnit XML")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "do not update "+ProgressFile)
+	fs.BoolVar(&o.stages, "stages", false, "print how long each stage of grading each lesson took (on standard error)")
 	fs.StringVar(&o.from, "from", "", "grade the lessons' Go files of the workbook in this folder (a student's clone) with this workbook's grader and tests")
 	fs.BoolVar(&o.solutions, "solutions", false, "grade the reference solutions in place of your files (nothing is copied)")
 	fs.StringVar(&o.race, "race", "auto", "build with the race detector: on, off, or auto (on where cgo works)")
@@ -168,11 +170,13 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 	// The grader's own report states the scale, as the harness reads it.
 	os.Setenv(harness.ScaleEnv, strconv.Itoa(opts.scale))
 	g := &Grader{Root: root, Solutions: opts.solutions, From: opts.from, Race: race, RunBound: opts.bound, Jobs: opts.jobs,
-		Scale: opts.scale, Sandbox: mode}
+		Scale: opts.scale, Sandbox: mode, BinCache: filepath.Join(root, ".udpbook", "build")}
 	var pl *progressLine
 	if isTerminal(stderr) {
 		pl = newProgressLine(stderr)
 		g.Progress = pl.update
+	} else {
+		g.Progress = progressLines(stderr)
 	}
 	what := "your lessons"
 	switch {
@@ -194,6 +198,11 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 		pl.clear()
 	}
 	printTable(stdout, results, palette{useColour(stdout)})
+	if opts.stages {
+		for _, r := range results {
+			fmt.Fprintf(stderr, "udpbook: lesson %s: %s\n", r.Lesson.Number, r.Stages)
+		}
+	}
 	if ctx.Err() != nil {
 		return 130
 	}

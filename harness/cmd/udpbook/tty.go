@@ -98,3 +98,25 @@ func (p *progressLine) clear() {
 	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.width))
 	p.width = 0
 }
+
+// progressLines reports what each lesson being graded is doing as plain
+// lines, for an output that is not a terminal (a pipe, a CI log, an
+// editor's task runner): without them a first grading, which builds every
+// lesson, would print nothing for a minute.
+func progressLines(w io.Writer) func(l registry.Lesson, event string) {
+	var mu sync.Mutex
+	return func(l registry.Lesson, event string) {
+		var line string
+		switch event {
+		case "building":
+			line = fmt.Sprintf("udpbook: building lesson %s (the first build of a lesson takes up to a minute)", l.Number)
+		case "running":
+			line = fmt.Sprintf("udpbook: running lesson %s's checks", l.Number)
+		default:
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(w, line)
+	}
+}
