@@ -234,8 +234,18 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 func watchCommand(root string, args []string, stdout, stderr io.Writer) int {
 	var opts checkOptions
 	fs := checkFlags(stderr, &opts)
+	fs.Init("watch", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: udpbook watch [flags]\n\n"+
+			"Grades the lesson you are working on (the first one not done), then again every time you save one of\n"+
+			"a lesson's files, that lesson. Ctrl-C stops. Flags:")
+		fs.PrintDefaults()
+	}
 	interval := fs.Duration("every", 500*time.Millisecond, "how often to look for saved files")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -161,7 +161,11 @@ func nextCommand(root string, w io.Writer) int {
 // failed at its last grading, one more each time it is asked.
 func hint(root string, args []string, w io.Writer) int {
 	lessons, err := pickLessons(args)
-	if err != nil || len(lessons) != 1 {
+	if err != nil && len(args) == 1 {
+		fmt.Fprintf(w, "udpbook hint: %v\n", err)
+		return 2
+	}
+	if err != nil || len(args) != 1 {
 		fmt.Fprintln(w, "usage: udpbook hint LESSON   (for example: udpbook hint 01)")
 		return 2
 	}
@@ -212,6 +216,10 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 		}
 	}
 	lessons, err := pickLessons(names)
+	if err != nil && len(names) == 1 {
+		fmt.Fprintf(w, "udpbook reset: %v\n", err)
+		return 2
+	}
 	if err != nil || len(names) != 1 {
 		fmt.Fprintln(w, "usage: udpbook reset [--yes] LESSON   (for example: udpbook reset 01)")
 		return 2
@@ -237,7 +245,7 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 		fmt.Fprintf(w, "%s is as the workbook shipped it: nothing to reset.\n", l.Dir())
 		return 0
 	}
-	fmt.Fprintf(w, "This puts the original stub back in %s/, replacing your work in:\n", l.Dir())
+	fmt.Fprintf(w, "This puts the original stub back in %s/, replacing your work (a copy is kept in .udpbook/reset/) in:\n", l.Dir())
 	for _, p := range changed {
 		fmt.Fprintf(w, "  %s\n", p)
 	}
@@ -250,6 +258,25 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 		if strings.TrimSpace(answer) != "yes" {
 			fmt.Fprintln(w, "Nothing was changed.")
 			return 1
+		}
+	}
+	// Your work is kept: each replaced file is copied first into
+	// .udpbook/reset/<time>/, under its own path.
+	backup := filepath.Join(root, ".udpbook", "reset", time.Now().Format("20060102-150405"))
+	kept := 0
+	for _, p := range changed {
+		dst := filepath.Join(root, filepath.FromSlash(p))
+		if old, err := os.ReadFile(dst); err == nil {
+			saved := filepath.Join(backup, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(saved), 0o755); err != nil {
+				fmt.Fprintln(w, "udpbook: nothing was changed: could not keep a copy of your work:", err)
+				return 1
+			}
+			if err := os.WriteFile(saved, old, 0o644); err != nil {
+				fmt.Fprintln(w, "udpbook: nothing was changed: could not keep a copy of your work:", err)
+				return 1
+			}
+			kept++
 		}
 	}
 	for _, p := range changed {
@@ -265,6 +292,10 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 		}
 	}
 	fmt.Fprintf(w, "Restored %d file(s). Run `make check LESSON=%s` to see the fresh start.\n", len(changed), l.Number)
+	if kept > 0 {
+		rel, _ := filepath.Rel(root, backup)
+		fmt.Fprintf(w, "Your version of each is kept in %s/.\n", filepath.ToSlash(rel))
+	}
 	return 0
 }
 
@@ -326,10 +357,13 @@ func changedLesson(root string, before, after map[string]string) (registry.Lesso
 // saved, until ctx is done.
 func watch(ctx context.Context, root string, interval time.Duration, grade func(registry.Lesson), w io.Writer) int {
 	l, ok := nextLesson(root)
+	why := "the first lesson not done at its last grading"
 	if !ok {
 		l = registry.Lessons()[0]
+		why = "every lesson was done at its last grading, so the first"
 	}
 	fmt.Fprintf(w, "Watching lessons/ for saved files (every %v); Ctrl-C stops.\n", interval)
+	fmt.Fprintf(w, "Grading lesson %s, %s, now: %s. After that, whichever lesson you save.\n", l.Number, l.Title, why)
 	// The snapshot comes first, so a file saved during a grading is
 	// graded next.
 	before := snapshot(root)

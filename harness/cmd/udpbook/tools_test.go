@@ -35,9 +35,28 @@ func TestResetRestoresTheStubAfterConfirmation(t *testing.T) {
 	if b, _ := os.ReadFile(stubPath); !bytes.Equal(b, want) {
 		t.Fatalf("reset did not restore the stub")
 	}
+	kept, _ := filepath.Glob(filepath.Join(g.Root, ".udpbook", "reset", "*", "lessons", "01-echo-server", "echoserver.go"))
+	if len(kept) != 1 || !strings.Contains(out.String(), "Your version of each is kept in .udpbook/reset/") {
+		t.Fatalf("reset kept %q of the work it replaced; want one copy, named in the output:\n%s", kept, out.String())
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != "package echoserver // my work\n" {
+		t.Fatalf("the copy reset kept holds %q", b)
+	}
 	out.Reset()
 	if code := reset(g.Root, []string{"--yes", "01"}, strings.NewReader(""), &out); code != 0 || !strings.Contains(out.String(), "nothing to reset") {
 		t.Fatalf("second reset: exit %d\n%s", code, out.String())
+	}
+}
+
+func TestToolsNameALessonThatDoesNotExist(t *testing.T) {
+	var out bytes.Buffer
+	if code := reset(t.TempDir(), []string{"7"}, strings.NewReader(""), &out); code != 2 ||
+		!strings.Contains(out.String(), `no lesson "7": the lessons are 01,`) {
+		t.Errorf("reset 7: exit %d, %q; want 2 and the lessons there are", code, out.String())
+	}
+	out.Reset()
+	if code := hint(t.TempDir(), []string{"9"}, &out); code != 2 || !strings.Contains(out.String(), `no lesson "9"`) {
+		t.Errorf("hint 9: exit %d, %q", code, out.String())
 	}
 }
 
