@@ -61,17 +61,37 @@ func main() {
 	cmd.Env = append(os.Environ(), stageEnv+"=1", "LISTEN_FDS=1")
 	cmd.ExtraFiles = []*os.File{sock} // the first extra file is descriptor 3
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The program gets a process group of its own, so that Ctrl-C reaches
+	// it once, from the launcher, and not also from the terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Signals arrive from now on, to be passed on once the program runs.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
 	sock.Close() // the program has it now
 	fmt.Printf("launcher: started %s as pid %d, with the socket as descriptor 3\n", flag.Arg(0), cmd.Process.Pid)
 
-	// Ctrl-C reaches the program too (the terminal signals the whole
-	// process group); the launcher waits for it to stop.
-	signal.Ignore(os.Interrupt)
+	// Pass every signal on, as a service manager does, and end as the
+	// program ends: with its exit status, or 128 plus the signal that
+	// ended it, as a shell reports it.
+	go func() {
+		for sig := range sigs {
+			cmd.Process.Signal(sig)
+		}
+	}()
 	err = cmd.Wait()
 	fmt.Printf("launcher: %s exited: %v\n", flag.Arg(0), cmdStatus(err))
+	os.Exit(exitStatus(cmd.ProcessState))
+}
+
+// exitStatus is the status a shell would report for the program.
+func exitStatus(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
 }
 
 // bindUDP creates a UDP socket and binds it to addr with raw system calls,
