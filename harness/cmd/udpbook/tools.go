@@ -267,12 +267,7 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 	for _, p := range changed {
 		dst := filepath.Join(root, filepath.FromSlash(p))
 		if old, err := os.ReadFile(dst); err == nil {
-			saved := filepath.Join(backup, filepath.FromSlash(p))
-			if err := os.MkdirAll(filepath.Dir(saved), 0o755); err != nil {
-				fmt.Fprintln(w, "udpbook: nothing was changed: could not keep a copy of your work:", err)
-				return 1
-			}
-			if err := os.WriteFile(saved, old, 0o644); err != nil {
+			if err := writeFileAll(filepath.Join(backup, filepath.FromSlash(p)), old); err != nil {
 				fmt.Fprintln(w, "udpbook: nothing was changed: could not keep a copy of your work:", err)
 				return 1
 			}
@@ -281,12 +276,7 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 	}
 	for _, p := range changed {
 		b, _ := pristine.File(p)
-		dst := filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			fmt.Fprintln(w, "udpbook:", err)
-			return 1
-		}
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
+		if err := writeFileAll(filepath.Join(root, filepath.FromSlash(p)), b); err != nil {
 			fmt.Fprintln(w, "udpbook:", err)
 			return 1
 		}
@@ -297,6 +287,14 @@ func reset(root string, args []string, in io.Reader, w io.Writer) int {
 		fmt.Fprintf(w, "Your version of each is kept in %s/.\n", filepath.ToSlash(rel))
 	}
 	return 0
+}
+
+// writeFileAll writes b to name, making its folder first if need be.
+func writeFileAll(name string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(name, b, 0o644)
 }
 
 // extraFiles lists the files under dir that the workbook did not ship.
