@@ -138,3 +138,25 @@ func NewSockets(before map[string]bool, wait time.Duration) []string {
 		return left
 	})
 }
+
+// TypedNil returns, for a non-nil interface value v that holds a nil
+// pointer, the pointer's type ("*net.UDPConn"), and "" otherwise. It sees
+// through a judge's proxies. A function that returns such a value returns
+// something the caller's v != nil test takes for a value: the typed-nil
+// pitfall of `c, err := net.ListenUDP(...); return c, err`.
+func TypedNil(v any) string {
+	if p, ok := v.(interface{ TypedNil() string }); ok {
+		return p.TypedNil()
+	}
+	if IsTypedNil(v) {
+		return reflect.TypeOf(v).String()
+	}
+	return ""
+}
+
+// IsTypedNil reports whether v is a non-nil interface value that holds a
+// nil pointer.
+func IsTypedNil(v any) bool {
+	rv := reflect.ValueOf(v)
+	return v != nil && rv.Kind() == reflect.Pointer && rv.IsNil()
+}

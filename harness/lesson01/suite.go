@@ -185,6 +185,11 @@ func checkPortInUse(c *harness.C, impl Impl) {
 		c.Fatalf("Listen(%q) on a bound address returned %q, which does not wrap syscall.EADDRINUSE "+
 			"(errors.Is(err, syscall.EADDRINUSE) is false)", addr, err)
 	}
+	if typ := harness.TypedNil(second); typ != "" {
+		c.Fatalf("Listen(%q) returned an error and a nil %s inside a non-nil net.PacketConn: the caller's "+
+			"conn != nil is true. `c, err := net.ListenUDP(...); return c, err` does this; write "+
+			"`if err != nil { return nil, err }`", addr, typ)
+	}
 	if second != nil {
 		c.Fatalf("Listen(%q) returned an error and a non-nil connection; return nil with the error", addr)
 	}

@@ -75,6 +75,14 @@ var broken = []harness.Broken[lesson01.Impl]{
 		}
 		return conn, nil
 	}}},
+	{Name: "Listen returns a typed nil: c, err := net.ListenUDP(...); return c, err", Msg: "a nil *net.UDPConn inside a non-nil net.PacketConn", Fails: "port-in-use", Promise: "listen-in-use", Impl: lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
+		a, err := net.ResolveUDPAddr("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		c, err := net.ListenUDP("udp", a)
+		return c, err
+	}}},
 	{Name: "Listen falls back to a free port when the address is taken", Msg: `succeeded while another UDP socket was bound`, Fails: "port-in-use", Promise: "listen-in-use", Impl: lesson01.Impl{Listen: func(addr string) (net.PacketConn, error) {
 		conn, err := net.ListenPacket("udp", addr)
 		if err != nil {

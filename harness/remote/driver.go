@@ -648,6 +648,11 @@ func (d *driver) encode(v reflect.Value, t reflect.Type, nfd int) (json.RawMessa
 		return b, f
 	case t == packetConnType:
 		conn := v.Interface().(net.PacketConn)
+		if harness.IsTypedNil(conn) {
+			// Its methods would dereference the nil pointer: send the type only.
+			b, _ := json.Marshal(wireObj{FD: -1, Nil: fmt.Sprintf("%T", conn)})
+			return b, nil
+		}
 		w := wireObj{H: d.handle(conn), FD: -1}
 		if la := conn.LocalAddr(); la != nil {
 			wa := wire(la)

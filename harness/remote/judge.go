@@ -657,7 +657,7 @@ func (cl *Client) decode(raw json.RawMessage, t reflect.Type, files fds) (reflec
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return v, err
 		}
-		rc := &remoteConn{cl: cl, h: w.H, file: files.file(w.FD, "udpbook-conn")}
+		rc := &remoteConn{cl: cl, h: w.H, file: files.file(w.FD, "udpbook-conn"), typedNil: w.Nil}
 		v.Set(reflect.ValueOf(rc))
 		return v, nil
 	}
@@ -883,10 +883,15 @@ func (e *remoteError) Is(target error) bool {
 // in the driver. Where the driver could pass its descriptor, SyscallConn
 // gives a copy, to look at the socket's options.
 type remoteConn struct {
-	cl   *Client
-	h    uint64
-	file *os.File
+	cl       *Client
+	h        uint64
+	file     *os.File
+	typedNil string // the driver's conn is a nil pointer of this type in a non-nil interface
 }
+
+// TypedNil returns the type of the nil pointer the driver's interface held,
+// or "" (see harness.TypedNil).
+func (c *remoteConn) TypedNil() string { return c.typedNil }
 
 var (
 	writeToType  = reflect.TypeOf(func([]byte, net.Addr) (int, error) { return 0, nil })

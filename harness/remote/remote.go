@@ -112,6 +112,7 @@ type wireObj struct {
 	GoNB  bool      `json:"gonb,omitempty"` // Go put the file in non-blocking mode (its Fd puts it back)
 	FD    int       `json:"fd"`             // index among the message's descriptors; -1 for none
 	Laddr *wireAddr `json:"laddr,omitempty"`
+	Nil   string    `json:"nil,omitempty"` // a nil pointer in a non-nil interface: its type, "*net.UDPConn"
 }
 
 // wireRef names a function or channel the judge passed.
