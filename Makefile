@@ -1,6 +1,7 @@
 # udpbook: a workbook of UDP socket programming in Go.
 #
-#   make check               grade every lesson (LESSON=02 grades one)
+#   make check               grade every lesson (LESSON=02 grades one;
+#                            STRICT=1 fails unless every lesson is done)
 #   make test                the workbook's own test: harness self-tests,
 #                            every solution at 100% with -race, every stub
 #                            failing cleanly, gofmt and go vet
@@ -30,8 +31,12 @@ SELF_TESTED = $$($(GO) list ./... | grep -v '^udpbook/lessons/')
 
 .PHONY: check test fmt vet grader pristine stress concurrency overload timing mutants noipv6
 
+# A lesson that is not done yet is not an error of make: check ends with
+# status 0 once grading ran, and the table says what is left. STRICT=1 makes
+# it fail (status 1) unless every lesson graded is done, for scripts and CI.
 check: grader
-	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON)
+	@$(GRADER) check $(if $(REPORT),-json $(REPORT)) $(if $(JUNIT),-junit $(JUNIT)) $(LESSON); \
+	status=$$?; if [ $$status -eq 1 ] && [ -z "$(STRICT)" ]; then exit 0; fi; exit $$status
 
 grader:
 	@mkdir -p .udpbook
