@@ -603,13 +603,13 @@ func checkSendEveryRefused(c *harness.C, impl Impl) {
 	g.shut()
 	rf.next(c, c.Patience(), fmt.Sprintf("refused was not called within %v after the peer went away: "+
 		"with nobody there, every other send fails with ECONNREFUSED", c.Patience()))
-	c.Pause(10 * RefusedInterval)
+	c.Pause(5 * RefusedInterval)
 	rf.noOverlap(c)
-	c.Step("(%v later, refused has not been called again)", 10*RefusedInterval)
+	c.Step("(%v later, refused has not been called again)", 5*RefusedInterval)
 	s.run.Expect()
 	c.Step("harness cancels SendEvery's context while refused is still running")
 	s.cancel()
-	if err, ok := s.run.Wait(10 * RefusedInterval); ok {
+	if err, ok := s.run.Wait(5 * RefusedInterval); ok {
 		c.FailIfAborted()
 		c.Fatalf("SendEvery returned %v while its call of refused had not returned: call refused on SendEvery's own "+
 			"goroutine and wait for it, so that refused is never running once SendEvery has returned", err)
@@ -618,7 +618,7 @@ func checkSendEveryRefused(c *harness.C, impl Impl) {
 	rf.release()
 	s.awaitStop()
 	rf.returned.Store(true)
-	c.Pause(10 * RefusedInterval)
+	c.Pause(5 * RefusedInterval)
 	if rf.late.Load() {
 		c.Fatalf("refused was called after SendEvery had returned: every call must come from SendEvery itself, before it returns")
 	}
