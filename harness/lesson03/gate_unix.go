@@ -12,17 +12,22 @@ import (
 // canReconnect says whether reconnect works here.
 const canReconnect = true
 
-// reconnect connects conn, a UDP socket on IPv4, to a new peer. The net
-// package cannot connect a socket twice, but the system call can.
+// reconnect connects conn, a UDP socket, to a new peer of the same IP
+// version. The net package cannot connect a socket twice, but the system
+// call can.
 func reconnect(conn *net.UDPConn, to netip.AddrPort) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return err
 	}
+	var sa syscall.Sockaddr
+	if to.Addr().Is4() {
+		sa = &syscall.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
+	} else {
+		sa = &syscall.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
+	}
 	var cerr error
-	err = rc.Control(func(fd uintptr) {
-		cerr = syscall.Connect(int(fd), &syscall.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()})
-	})
+	err = rc.Control(func(fd uintptr) { cerr = syscall.Connect(int(fd), sa) })
 	if err == nil {
 		err = cerr
 	}

@@ -71,8 +71,10 @@ func (c *Client) RemoteAddr() net.Addr {
 	return nil // not written yet: see docs/03-connected-udp.md, step 1
 }
 
-// Close closes the client's socket. A Request or SendEvery still running
-// on it returns with an error.
+// Close closes the client's socket and frees its port. A Request waiting
+// for a reply returns at once, and a SendEvery still running returns at its
+// next send, with an error that wraps net.ErrClosed; so does every later
+// call, a second Close included.
 func (c *Client) Close() error {
 	return errors.New("Close is not written yet: see docs/03-connected-udp.md, step 1")
 }
@@ -101,9 +103,12 @@ func (c *Client) Request(msg []byte, wait time.Duration) ([]byte, error) {
 //
 // When a send fails because the peer refused an earlier datagram (the
 // error wraps syscall.ECONNREFUSED), SendEvery calls refused with the error
-// and goes on with the next message; refused may be nil. Any other failed
-// send ends SendEvery with that error. An interval of zero or less is an
-// error.
+// and goes on with the next message; refused may be nil. It calls refused
+// on its own goroutine, one call at a time, and waits for each call to
+// return: refused is never running once SendEvery has returned. Any other
+// failed send (a message too long, the client closed) ends SendEvery with
+// that send's error. An interval of zero or less is an error, which
+// SendEvery returns at once, without sending anything.
 //
 // A connected socket learns of a refusal after the datagram that caused it
 // has gone, so the report comes with the next send, and that send is not
