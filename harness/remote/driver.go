@@ -513,7 +513,7 @@ func (d *driver) handle(obj any) uint64 {
 // decode turns an argument the judge sent into a value of type t.
 func (d *driver) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
-	if string(raw) == "null" && (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) {
+	if string(raw) == "null" && nilable(t) {
 		return v, nil
 	}
 	file := func(i int, name string) (*os.File, error) {
@@ -628,7 +628,7 @@ func (d *driver) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect
 // descriptor number nfd. It runs the learner's code (Error, LocalAddr,
 // SyscallConn), so it runs guarded.
 func (d *driver) encode(v reflect.Value, t reflect.Type, nfd int) (json.RawMessage, *os.File) {
-	if (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) && v.IsNil() {
+	if nilable(t) && v.IsNil() {
 		return json.RawMessage("null"), nil
 	}
 	switch {

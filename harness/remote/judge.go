@@ -405,7 +405,7 @@ type encoder struct {
 }
 
 func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
-	if (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) && v.IsNil() {
+	if nilable(t) && v.IsNil() {
 		return json.RawMessage("null")
 	}
 	marshal := func(x any) json.RawMessage {
@@ -634,7 +634,7 @@ func (cl *Client) watchClose(conn any, id uint64) {
 // decode turns a result the driver sent into a value of type t.
 func (cl *Client) decode(raw json.RawMessage, t reflect.Type, files fds) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
-	if string(raw) == "null" && (t.Kind() == reflect.Interface || t.Kind() == reflect.Pointer) {
+	if string(raw) == "null" && nilable(t) {
 		return v, nil
 	}
 	switch t {

@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -204,4 +205,15 @@ func guarded(f func()) string {
 		returned = true
 	}()
 	return <-done
+}
+
+// nilable reports whether a value of type t can be nil and goes on the wire
+// as null when it is: a nil func (an optional callback) must reach the
+// other side as nil, not as a function that calls back.
+func nilable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface, reflect.Pointer, reflect.Func, reflect.Chan:
+		return true
+	}
+	return false
 }
