@@ -480,8 +480,11 @@ func checkClosesSocket(c *harness.C, impl Impl) {
 	c.Step("harness cancels Greet's context")
 	g.run.Expect()
 	cancel()
-	if _, ok := g.run.Wait(c.Dur(GreetBound)); !ok {
-		c.Fatalf("Greet did not return within %v after its context was cancelled", c.Dur(GreetBound))
+	if _, ok := g.run.Wait(c.Dur(StopBound)); !ok {
+		// Whether Greet stops in time is the cancel check's to grade; there
+		// is no socket to look at until it returns.
+		c.Step("(Greet did not return within %v after its context was cancelled: see the cancel check)", c.Dur(StopBound))
+		return
 	}
 	leftNothing(c, pkg, before, goroutines, "returned after its context was cancelled")
 }
