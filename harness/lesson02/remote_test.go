@@ -11,5 +11,5 @@ import (
 // check runs in a judge and the implementation in a driver, as the grader
 // runs them (here both in this process, over a control socket).
 func TestBrokenImplementationsFailThroughTheDriver(t *testing.T) {
-	remote.TestBrokenThroughDriver(t, lesson02.Suite.GradeOne, brokenKit(), nil)
+	remote.TestBrokenThroughDriver(t, lesson02.Suite.GradeOne, broken, nil)
 }

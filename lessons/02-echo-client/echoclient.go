@@ -58,7 +58,9 @@ type Options struct {
 // no reply comes within opts.Timeout, it sends the name again, up to
 // opts.Attempts times in all. If every attempt goes unanswered, Greet
 // returns the replies so far and an error that wraps os.ErrDeadlineExceeded.
-// If ctx is done first, it returns an error that wraps ctx.Err().
+// If ctx is done first, it returns the replies so far and an error that
+// wraps ctx.Err(). Names are sent as they are, spaces, newlines and all;
+// with no names, Greet sends nothing and returns no replies and no error.
 func Greet(ctx context.Context, addr string, names []string, opts Options) ([]string, error) {
 	return nil, errors.New("Greet is not written yet: see docs/02-echo-client.md, step 1")
 }
