@@ -481,11 +481,8 @@ func (d *driver) channel(id uint64, t reflect.Type) reflect.Value {
 	} else {
 		go func() {
 			for {
-				chosen, v, ok := reflect.Select([]reflect.SelectCase{
-					{Dir: reflect.SelectRecv, Chan: ch},
-					{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(d.gone)},
-				})
-				if chosen == 1 {
+				v, ok, gone := recvUnless(ch, d.gone)
+				if gone {
 					return
 				}
 				if !ok {

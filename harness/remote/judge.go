@@ -508,11 +508,8 @@ func (e *encoder) encode(v reflect.Value, t reflect.Type) json.RawMessage {
 // the last. When ch is closed, so is the driver's.
 func (cl *Client) pump(ch reflect.Value, id uint64) {
 	for {
-		chosen, v, ok := reflect.Select([]reflect.SelectCase{
-			{Dir: reflect.SelectRecv, Chan: ch},
-			{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(cl.gone)},
-		})
-		if chosen == 1 {
+		v, ok, gone := recvUnless(ch, cl.gone)
+		if gone {
 			return
 		}
 		if !ok {

@@ -217,3 +217,13 @@ func nilable(t reflect.Type) bool {
 	}
 	return false
 }
+
+// recvUnless receives a value from the channel ch (ok is false once ch is
+// closed), unless gone is closed first.
+func recvUnless(ch reflect.Value, gone chan struct{}) (v reflect.Value, ok, wasGone bool) {
+	chosen, v, ok := reflect.Select([]reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: ch},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(gone)},
+	})
+	return v, ok, chosen == 1
+}
