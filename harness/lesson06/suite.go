@@ -713,7 +713,7 @@ func checkClose(c *harness.C, impl Impl) {
 
 // slowHandle is how long the harness's handle takes for a datagram that
 // starts with "slow", so that two calls at once would overlap.
-const slowHandle = 20 * time.Millisecond
+const slowHandle = 10 * time.Millisecond
 
 func checkHandler(c *harness.C, impl Impl) {
 	a := listen(c, impl, "udp4", 0, "member A")
@@ -744,7 +744,7 @@ func checkHandler(c *harness.C, impl Impl) {
 	// Datagrams to the group and to the member's own address at once: each
 	// of its sockets has one waiting while handle runs.
 	c.Step("(the harness's handle takes %v for each datagram that starts with \"slow\")", slowHandle)
-	const n = 6
+	const n = 4
 	for i := range n {
 		h.Send(g, []byte(fmt.Sprintf("slow %d to the group", i)))
 		h.Send(a.Addr(), []byte(fmt.Sprintf("slow %d to member A", i)))
@@ -771,7 +771,7 @@ func checkHandler(c *harness.C, impl Impl) {
 	c.Timed(c.Dur(StopBound) / 4)
 	w.run.Expect()
 	w.cancel()
-	if err, ok := w.run.Wait(c.Dur(StopBound) / 2); ok {
+	if err, ok := w.run.Wait(c.Dur(StopBound) / 4); ok {
 		c.Fatalf("member A's Serve returned (%v) while handle was still running for %q: Serve must wait for its readers, "+
 			"and a reader inside handle ends only when handle returns", err, "block")
 	}
