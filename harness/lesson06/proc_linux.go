@@ -80,3 +80,13 @@ func igmp6(group netip.Addr) ([]string, bool) {
 	}
 	return devices, sc.Err() == nil
 }
+
+// membershipsReadable says why the kernel's lists of memberships cannot be
+// read, or nil.
+func membershipsReadable() error {
+	f, err := os.Open("/proc/net/igmp")
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

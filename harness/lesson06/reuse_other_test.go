@@ -8,6 +8,8 @@ import (
 	"syscall"
 )
 
-func reuse(network, address string, c syscall.RawConn) error {
-	return fmt.Errorf("sharing a UDP port is not supported on %s", runtime.GOOS)
+func reuse(addr, port bool) func(network, address string, c syscall.RawConn) error {
+	return func(network, address string, c syscall.RawConn) error {
+		return fmt.Errorf("sharing a UDP port is not supported on %s", runtime.GOOS)
+	}
 }

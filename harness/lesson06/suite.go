@@ -29,6 +29,7 @@ import (
 	"net/netip"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +153,21 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 		Run: checkStop,
 	},
 	{
+		ID: "close", Points: 2,
+		Title: "Close, while Serve runs, makes Serve return the read's error, frees both ports and the group; later calls return errors",
+		Hint: "Close closes both sockets and returns nil; a second Close returns their errors. A read that fails because " +
+			"the member was closed is not a reason to go on reading or to return nil: return that error, wake the other " +
+			"reader and wait for it. Do not start goroutines that only ctx ends: use context.AfterFunc.",
+		Run: checkClose,
+	},
+	{
+		ID: "handler", Points: 2,
+		Title: "handle runs for one datagram at a time, and Serve returns only after handle has returned",
+		Hint: "Both readers call handle through one mutex, on their own goroutine (not a new one per datagram). " +
+			"When ctx is done, wake both readers and wait for both before returning: a reader may be inside handle.",
+		Run: checkHandler,
+	},
+	{
 		ID: "ipv6", Points: 1,
 		Title: "the same over IPv6: members on [::1], a group in ff01::/16 or ff02::/16 (skipped where loopback cannot do it)",
 		Hint: "Use the ipv6 package for a \"udp6\" member: JoinGroup, SetMulticastInterface, SetMulticastHopLimit, " +
@@ -198,6 +214,24 @@ func checkListen(c *harness.C, impl Impl) {
 	if b.Addr() == own {
 		c.Fatalf("members A and B have the same Addr() %v; each needs its own socket", own)
 	}
+	// Other programs share the port too: one that sets only SO_REUSEADDR,
+	// and one that sets only SO_REUSEPORT (as on BSD and macOS). Linux lets
+	// a socket share a port with SO_REUSEPORT only with sockets of the same
+	// user, so that one is tried only where the members' sockets are ours.
+	for _, sp := range shareProbes {
+		if sp.name == "SO_REUSEPORT" && !shareableByUs(port) {
+			c.Step("(the members' sockets belong to another user: the harness cannot share the port with SO_REUSEPORT alone)")
+			continue
+		}
+		conn, err := bindSharing("udp4", port, sp.opt)
+		if err != nil {
+			c.Fatalf("the harness could not bind a socket that sets only %s to the group port %d, which members A and B share: %v; "+
+				"a group socket must set both SO_REUSEADDR and SO_REUSEPORT, so that any program that shares the port can bind it",
+				sp.name, port, err)
+		}
+		conn.Close()
+		c.Step("a harness socket that sets only %s bound the group port %d too", sp.name, port)
+	}
 }
 
 func checkBothReceive(c *harness.C, impl Impl) {
@@ -228,6 +262,14 @@ func checkBothReceive(c *harness.C, impl Impl) {
 			}
 		}
 	}
+	// Data is handed over as it came: an empty datagram is a datagram,
+	// and spaces and newlines are part of it.
+	for _, data := range []string{"", "  hello \n"} {
+		h.Send(g, []byte(data))
+		for _, w := range []*watched{wa, wb} {
+			w.expect(h.Addr(), g, data)
+		}
+	}
 }
 
 func checkAcknowledge(c *harness.C, impl Impl) {
@@ -237,22 +279,29 @@ func checkAcknowledge(c *harness.C, impl Impl) {
 	g := newGroup(c, "udp4", a.Port(), "the group")
 	join(c, a, "member A", g.Addr())
 	join(c, b, "member B", g.Addr())
+	// Member C runs Serve with a nil handle: it still answers.
+	quiet := listen(c, impl, "udp4", a.Port(), "member C (nil handle)")
+	join(c, quiet, "member C (nil handle)", g.Addr())
 	ws := []*watched{serve(c, a, "member A"), serve(c, b, "member B")}
+	serveWith(c, quiet, "member C (nil handle)", serveOpts{nilHandle: true})
 	h := newSender(c, "udp4")
-	acknowledged(c, h, g, ws, []Member{a, b})
+	acknowledged(c, h, g, ws, []Member{a, b}, quiet)
 }
 
-// acknowledged sends "Notify please" and "Notify" to group g from h and
-// expects exactly one unicast Acknowledge from each member, and nothing sent
-// to the group.
-func acknowledged(c *harness.C, h *harness.Peer, g netip.AddrPort, ws []*watched, ms []Member) {
+// acknowledged sends "Notify please", "Notify\n" and "Notify" to group g
+// from h and expects exactly one unicast Acknowledge from each member of ms
+// (whose Serve hands over to ws) and from quiet, whose Serve has a nil
+// handle (if not nil), and nothing sent to the group.
+func acknowledged(c *harness.C, h *harness.Peer, g netip.AddrPort, ws []*watched, ms []Member, quiet Member) {
 	h.Send(g, []byte("Notify please"))
+	h.Send(g, []byte("Notify\n"))
 	h.Send(g, []byte("Notify"))
 	// Two rounds of markers: after the first, every member has dealt with
 	// both datagrams; after the second, whatever they sent in answer to the
 	// group is in every member's socket ahead of the marker.
 	want := []string{
 		describe(c, event{h.Addr(), g, []byte("Notify please")}),
+		describe(c, event{h.Addr(), g, []byte("Notify\n")}),
 		describe(c, event{h.Addr(), g, []byte("Notify")}),
 	}
 	for round, marker := range []string{"sync 1", "sync 2"} {
@@ -281,7 +330,7 @@ func acknowledged(c *harness.C, h *harness.Peer, g netip.AddrPort, ws []*watched
 	// Every member answered before reading "sync 1": the answers are in
 	// the harness's socket now.
 	acks := map[netip.AddrPort]int{}
-	for _, d := range h.Drain() {
+	take := func(d harness.Datagram) {
 		if string(d.Data) != "Acknowledge" {
 			c.Fatalf("the harness got %s from %s; want only \"Acknowledge\"", harness.Quote(d.Data), c.Who(d.From))
 		}
@@ -291,15 +340,36 @@ func acknowledged(c *harness.C, h *harness.Peer, g netip.AddrPort, ws []*watched
 		}
 		acks[d.From]++
 	}
+	for _, d := range h.Drain() {
+		take(d)
+	}
+	names := make([]string, len(ms))
+	for i := range ms {
+		names[i] = ws[i].name
+	}
+	if quiet != nil {
+		// Nothing shows when a member with a nil handle has read the
+		// datagrams: wait for its answer.
+		const name = "member C (nil handle)"
+		for acks[quiet.Addr()] == 0 {
+			d, ok := h.Recv(harness.Patience)
+			if !ok {
+				c.Fatalf("%s did not acknowledge the harness's \"Notify\" within %v (nothing came from its Addr() %v): "+
+					"a nil handle is allowed, and Serve still answers", name, harness.Patience, quiet.Addr())
+			}
+			take(d)
+		}
+		ms, names = append(ms, quiet), append(names, name)
+	}
 	for i, m := range ms {
 		switch n := acks[m.Addr()]; n {
 		case 0:
 			c.Fatalf("%s did not acknowledge the harness's \"Notify\" (nothing came from its Addr() %v); "+
-				"compare the whole datagram buf[:n] with \"Notify\", and answer to the sender's address", ws[i].name, m.Addr())
+				"compare the whole datagram buf[:n] with \"Notify\", and answer to the sender's address", names[i], m.Addr())
 		case 1:
 		default:
-			c.Fatalf("%s sent %d acknowledgements for one \"Notify\"; want 1 (did it answer \"Notify please\" too? "+
-				"compare the whole datagram, not its beginning)", ws[i].name, n)
+			c.Fatalf("%s sent %d acknowledgements to \"Notify please\", \"Notify\\n\" and \"Notify\"; want 1: "+
+				"compare the whole datagram with \"Notify\", not its beginning, and do not trim it", names[i], n)
 		}
 		delete(acks, m.Addr())
 	}
@@ -389,7 +459,7 @@ func checkLeave(c *harness.C, impl Impl) {
 	}
 
 	leave(c, b, "member B", g.Addr())
-	if devs, ok := kernelMemberships(g.Addr()); ok && len(devs) > 0 {
+	if devs, ok := memberships(g.Addr()); ok && len(devs) > 0 {
 		c.Fatalf("both members left %v, but the kernel still lists it as joined on %v (in /proc/net/igmp): "+
 			"LeaveGroup must leave on the socket, not only forget the group", g.Addr(), devs)
 	}
@@ -465,10 +535,23 @@ func checkJoinErrors(c *harness.C, impl Impl) {
 	h.Send(g, []byte("hello again"))
 	w.expect(h.Addr(), g, "hello again")
 
-	unicast := harness.Loopback("udp4")
-	call = fmt.Sprintf("member A's JoinGroup(%v)", unicast)
-	if err := callErr(c, call, func() error { return a.JoinGroup(unicast) }); err == nil {
-		c.Fatalf("%s returned nil; want an error: %v is not a multicast address", call, unicast)
+	// An IPv4-mapped group (::ffff:239.x.y.z) is the IPv4 group.
+	mapped := netip.AddrFrom16(other.Addr().As16())
+	join(c, a, "member A", mapped)
+	h.Send(other, []byte("to the mapped group"))
+	w.expect(h.Addr(), other, "to the mapped group")
+	call = fmt.Sprintf("member A's JoinGroup(%v), the group it joined as %v", other.Addr(), mapped)
+	wantErr(call, callErr(c, call, func() error { return a.JoinGroup(other.Addr()) }), impl.ErrAlreadyJoined, "ErrAlreadyJoined")
+
+	// Addresses that are not multicast addresses of the member's network
+	// are refused, and leave the member a member of nothing more.
+	for _, bad := range []netip.Addr{harness.Loopback("udp4"), RandomGroup("udp6")} {
+		call = fmt.Sprintf("member A's JoinGroup(%v)", bad)
+		if err := callErr(c, call, func() error { return a.JoinGroup(bad) }); err == nil {
+			c.Fatalf("%s returned nil; want an error: %v is not a multicast address of a udp4 member's network", call, bad)
+		}
+		call = fmt.Sprintf("member A's LeaveGroup(%v), after JoinGroup(%v) failed", bad, bad)
+		wantErr(call, callErr(c, call, func() error { return a.LeaveGroup(bad) }), impl.ErrNotJoined, "ErrNotJoined")
 	}
 }
 
@@ -491,7 +574,7 @@ func checkLoopbackOnly(c *harness.C, impl Impl) {
 	c.Step("member A's sending socket: bound to %v, multicast interface %s, TTL %d, multicast loopback on", s.local, ifi, s.ttl)
 	join(c, a, "member A", g.Addr())
 	lo := loopback()
-	if devs, ok := kernelMemberships(g.Addr()); ok {
+	if devs, ok := memberships(g.Addr()); ok {
 		if len(devs) != 1 || devs[0] != lo.Name {
 			c.Fatalf("the kernel lists %v as joined on %v (in /proc/net/igmp); want the loopback interface %s only: "+
 				"pass the loopback interface to JoinGroup, never nil", g.Addr(), devs, lo.Name)
@@ -512,10 +595,7 @@ func checkStop(c *harness.C, impl Impl) {
 	needMulticast(c, "udp4")
 	g := newGroup(c, "udp4", a.Port(), "the group")
 	join(c, a, "member A", g.Addr())
-	pkg := reflect.TypeOf(a).Elem().PkgPath()
-	if reflect.TypeOf(a).Kind() != reflect.Pointer {
-		pkg = reflect.TypeOf(a).PkgPath()
-	}
+	pkg := memberPkg(a)
 	before := harness.Goroutines(pkg)
 	w := serve(c, a, "member A")
 	h := newSender(c, "udp4")
@@ -527,14 +607,12 @@ func checkStop(c *harness.C, impl Impl) {
 
 	c.Step("harness cancels Serve's context")
 	c.Timed(c.Dur(StopBound) / 4)
+	w.run.Expect()
 	w.cancel()
-	var err error
-	select {
-	case err = <-w.done:
-	case <-time.After(c.Dur(StopBound)):
+	err, ok := w.run.Wait(c.Dur(StopBound))
+	if !ok {
 		c.Slow("Serve did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
-	w.returned = true
 	if !errors.Is(err, context.Canceled) {
 		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled)", err)
 	}
@@ -547,27 +625,189 @@ func checkStop(c *harness.C, impl Impl) {
 	}
 }
 
-func checkIPv6(c *harness.C, impl Impl) {
-	var a Member
-	var err error
-	c.Call(`Listen("udp6", 0)`, harness.Patience, func() { a, err = impl.Listen("udp6", 0) })
-	if a != nil {
-		c.Cleanup(func() { closeBounded(a) })
+// memberPkg returns the package whose goroutines are m's.
+func memberPkg(m Member) string {
+	t := reflect.TypeOf(m)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	if err != nil {
-		if conn, lerr := harness.ListenLoopback("udp6"); lerr != nil {
-			c.Skipf("IPv6 loopback is not available on this system: %v", lerr)
-		} else {
-			conn.Close()
+	return t.PkgPath()
+}
+
+func checkClose(c *harness.C, impl Impl) {
+	a := listen(c, impl, "udp4", 0, "member A")
+	needMulticast(c, "udp4")
+	g := newGroup(c, "udp4", a.Port(), "the group")
+	join(c, a, "member A", g.Addr())
+	pkg := memberPkg(a)
+	before := harness.Goroutines(pkg)
+	w := serve(c, a, "member A")
+	h := newSender(c, "udp4")
+	h.Send(g, []byte("to the group"))
+	w.expect(h.Addr(), g, "to the group")
+	h.Send(a.Addr(), []byte("to member A"))
+	w.expect(h.Addr(), a.Addr(), "to member A")
+	port, own := a.Port(), a.Addr()
+
+	c.Step("harness calls member A's Close() while its Serve runs (its context is still live)")
+	c.Timed(c.Dur(StopBound) / 4)
+	w.run.Expect()
+	if err := callErr(c, "member A's Close()", a.Close); err != nil {
+		c.Fatalf("member A's Close() returned %v; want nil", err)
+	}
+	err, ok := w.run.Wait(c.Dur(StopBound))
+	if !ok {
+		c.Slow("member A's Serve did not return within %v after member A was closed: a read error that is not a "+
+			"timeout from ctx will not go away, so Serve must return it, not read again", c.Dur(StopBound))
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		c.Fatalf("after member A was closed, its Serve returned %v; want the read's error (it wraps net.ErrClosed)", err)
+	}
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
+		c.Fatalf("member A's Serve returned when member A was closed, but left %d goroutine(s) running, the first:\n%s\n"+
+			"(a goroutine that waits for ctx to be done never ends if Serve returns for another reason: "+
+			"use context.AfterFunc and call its stop function when Serve returns)",
+			len(left), harness.FirstLines(left[0], 8))
+	}
+
+	// Both sockets are closed: their ports are free again, and the kernel
+	// has dropped the membership.
+	for _, x := range []struct{ what, addr string }{
+		{fmt.Sprintf("member A's group port %d", port), fmt.Sprintf(":%d", port)},
+		{fmt.Sprintf("member A's address %v", own), own.String()},
+	} {
+		conn, err := net.ListenPacket("udp4", x.addr)
+		if err != nil {
+			c.Fatalf("after member A's Close() returned, the harness could not bind %s without sharing it: %v; "+
+				"Close must close both of the member's sockets", x.what, err)
 		}
-		c.Fatalf(`Listen("udp6", 0) returned error: %v`, err)
+		conn.Close()
+		c.Step("after Close, the harness could bind %s", x.what)
 	}
-	if a == nil {
-		c.Fatalf(`Listen("udp6", 0) returned a nil member and no error`)
+	if devs, ok := memberships(g.Addr()); ok && len(devs) > 0 {
+		c.Fatalf("after member A's Close() returned, the kernel still lists %v as joined on %v (in /proc/net/igmp)", g.Addr(), devs)
 	}
-	c.Name(a.Addr(), "member A")
+
+	// Every later call returns an error, at once.
+	if err := callErr(c, "member A's second Close()", a.Close); err == nil {
+		c.Fatalf("member A's second Close() returned nil; want an error (its sockets are closed already: net.ErrClosed)")
+	}
+	later := []struct {
+		call string
+		f    func() error
+	}{
+		{fmt.Sprintf("member A's JoinGroup(%v) after Close", RandomGroup("udp4")), func() error { return a.JoinGroup(RandomGroup("udp4")) }},
+		{fmt.Sprintf("member A's LeaveGroup(%v) after Close", g.Addr()), func() error { return a.LeaveGroup(g.Addr()) }},
+		{fmt.Sprintf("member A's Send(%v, %q) after Close", h.Addr(), "after close"), func() error { return a.Send(h.Addr(), []byte("after close")) }},
+		{"member A's Serve after Close", func() error {
+			return a.Serve(context.Background(), func(from, to netip.AddrPort, data []byte) {})
+		}},
+	}
+	for _, l := range later {
+		if err := callErr(c, l.call, l.f); err == nil {
+			c.Fatalf("%s returned nil; want an error: the member is closed", l.call)
+		}
+		c.Step("%s returned an error, as it should", l.call)
+	}
+}
+
+// slowHandle is how long the harness's handle takes for a datagram that
+// starts with "slow", so that two calls at once would overlap.
+const slowHandle = 10 * time.Millisecond
+
+func checkHandler(c *harness.C, impl Impl) {
+	a := listen(c, impl, "udp4", 0, "member A")
+	needMulticast(c, "udp4")
+	g := newGroup(c, "udp4", a.Port(), "the group")
+	join(c, a, "member A", g.Addr())
+	pkg := memberPkg(a)
+	before := harness.Goroutines(pkg)
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	w := serveWith(c, a, "member A", serveOpts{during: func(ev event) {
+		switch {
+		case bytes.HasPrefix(ev.data, []byte("slow")):
+			time.Sleep(slowHandle)
+		case string(ev.data) == "block":
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-c.Context().Done():
+			}
+		}
+	}})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	c.Cleanup(unblock) // after Serve's clean-up: runs before it
+	h := newSender(c, "udp4")
+
+	// Datagrams to the group and to the member's own address at once: each
+	// of its sockets has one waiting while handle runs.
+	c.Step("(the harness's handle takes %v for each datagram that starts with \"slow\")", slowHandle)
+	const n = 4
+	for i := range n {
+		h.Send(g, []byte(fmt.Sprintf("slow %d to the group", i)))
+		h.Send(a.Addr(), []byte(fmt.Sprintf("slow %d to member A", i)))
+	}
+	for range 2 * n {
+		if _, ok := w.next(harness.Patience); !ok {
+			break
+		}
+	}
+	if _, overlap, _ := w.state(); overlap != "" {
+		c.Fatalf("%s: handle must run for one datagram at a time (one mutex for both readers, no goroutine per datagram)", overlap)
+	}
+
+	// A handle that blocks across the cancel: Serve must wait for it.
+	h.Send(a.Addr(), []byte("block"))
+	select {
+	case <-entered:
+	case <-time.After(harness.Patience):
+		c.Fatalf("member A did not hand over %q within %v", "block", harness.Patience)
+	case <-c.Context().Done():
+		c.Fatalf("%v", context.Cause(c.Context()))
+	}
+	c.Step("harness cancels member A's Serve's context while handle is still running for %q", "block")
+	c.Timed(c.Dur(StopBound) / 4)
+	w.run.Expect()
+	w.cancel()
+	if err, ok := w.run.Wait(c.Dur(StopBound) / 4); ok {
+		c.Fatalf("member A's Serve returned (%v) while handle was still running for %q: Serve must wait for its readers, "+
+			"and a reader inside handle ends only when handle returns", err, "block")
+	}
+	c.Step("harness lets handle return")
+	unblock()
+	err, ok := w.run.Wait(c.Dur(StopBound))
+	if !ok {
+		c.Slow("member A's Serve did not return within %v after its context was cancelled and handle returned", c.Dur(StopBound))
+	}
+	if !errors.Is(err, context.Canceled) {
+		c.Fatalf("after its context was cancelled, member A's Serve returned %v; want ctx.Err() (context.Canceled)", err)
+	}
+	if _, _, late := w.state(); late != "" {
+		c.Fatalf("member A's Serve returned while handle was still running for %s: Serve must wait for both readers", late)
+	}
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
+		c.Fatalf("member A's Serve returned but left %d goroutine(s) running, the first:\n%s",
+			len(left), harness.FirstLines(left[0], 8))
+	}
+}
+
+func checkIPv6(c *harness.C, impl Impl) {
+	c.Require(harness.IPv6)
+	a := listen(c, impl, "udp6", 0, "member A")
 	if own := a.Addr(); own.Addr() != harness.Loopback("udp6") || own.Port() == 0 {
 		c.Fatalf(`Listen("udp6", 0) gave a member whose Addr() is %v; want [::1] with a port of its own`, own)
+	}
+	// An IPv4 group is not a group of a udp6 member's network.
+	v4 := RandomGroup("udp4")
+	call := fmt.Sprintf("member A's JoinGroup(%v)", v4)
+	if err := callErr(c, call, func() error { return a.JoinGroup(v4) }); err == nil {
+		c.Fatalf("%s returned nil; want an error: %v is not a multicast address of a udp6 member's network", call, v4)
+	}
+	call = fmt.Sprintf("member A's LeaveGroup(%v), after JoinGroup(%v) failed", v4, v4)
+	if err := callErr(c, call, func() error { return a.LeaveGroup(v4) }); !errors.Is(err, impl.ErrNotJoined) {
+		c.Fatalf("%s returned %v; want an error wrapping ErrNotJoined", call, err)
 	}
 	needMulticast(c, "udp6")
 	b := listen(c, impl, "udp6", a.Port(), "member B")
@@ -576,7 +816,7 @@ func checkIPv6(c *harness.C, impl Impl) {
 	join(c, b, "member B", g.Addr())
 	ws := []*watched{serve(c, a, "member A"), serve(c, b, "member B")}
 	h := newSender(c, "udp6")
-	acknowledged(c, h, g, ws, []Member{a, b})
+	acknowledged(c, h, g, ws, []Member{a, b}, nil)
 }
 
 // ---- helpers ----
@@ -743,50 +983,90 @@ func describe(c *harness.C, ev event) string {
 
 // watched is a member whose Serve is running, with what it handed over.
 type watched struct {
-	c        *harness.C
-	name     string
-	events   chan event
-	cancel   context.CancelFunc
-	done     chan error // Serve's return value
-	returned bool       // the check has taken Serve's return value
+	c      *harness.C
+	name   string
+	events chan event
+	cancel context.CancelFunc
+	run    *harness.Running
+
+	// What the harness's handle saw: how many calls were running at once,
+	// and whether one ran after Serve had returned.
+	mu       sync.Mutex
+	inside   []string // the datagrams handle is running for now
+	overlap  string   // the first overlap seen, for the message
+	returned bool     // Serve has returned
+	late     string   // a datagram handle ran for after Serve returned
+}
+
+// serveOpts change what the harness's handle does.
+type serveOpts struct {
+	nilHandle bool        // pass a nil handle
+	during    func(event) // run inside handle, after the event is recorded
 }
 
 // serve runs m.Serve until the check ends. If Serve returns while the check
 // still expects it to run, the check is aborted with Serve's error.
 func serve(c *harness.C, m Member, name string) *watched {
+	return serveWith(c, m, name, serveOpts{})
+}
+
+func serveWith(c *harness.C, m Member, name string, opts serveOpts) *watched {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watched{c: c, name: name, events: make(chan event, 256), cancel: cancel, done: make(chan error, 1)}
+	w := &watched{c: c, name: name, events: make(chan event, 256), cancel: cancel}
 	handle := func(from, to netip.AddrPort, data []byte) {
 		ev := event{from, to, bytes.Clone(data)}
-		c.Step("%s hands over %s", name, describe(c, ev))
+		what := describe(c, ev)
+		w.mu.Lock()
+		if w.returned && w.late == "" {
+			w.late = what
+		}
+		if len(w.inside) > 0 && w.overlap == "" {
+			w.overlap = fmt.Sprintf("%s called handle with %s while handle was still running for %s", name, what, w.inside[0])
+		}
+		w.inside = append(w.inside, what)
+		w.mu.Unlock()
+		defer func() {
+			w.mu.Lock()
+			if i := slices.Index(w.inside, what); i >= 0 {
+				w.inside = slices.Delete(w.inside, i, i+1)
+			}
+			w.mu.Unlock()
+		}()
+		c.Step("%s hands over %s", name, what)
 		select {
 		case w.events <- ev:
 		case <-ctx.Done():
 		}
-	}
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("%s's Serve panicked: %v", name, r)
-				c.Abort(err)
-			} else if ctx.Err() == nil {
-				c.Abort(fmt.Errorf("%s's Serve returned while it should still be serving: %v", name, err))
-			}
-			w.done <- err
-		}()
-		err = m.Serve(ctx, handle)
-	}()
-	c.Cleanup(func() {
-		cancel()
-		if !w.returned {
-			select {
-			case <-w.done:
-			case <-time.After(StopBound):
-			}
+		if opts.during != nil {
+			opts.during(ev)
 		}
+	}
+	if opts.nilHandle {
+		handle = nil
+	}
+	w.run = c.Go(name+"'s Serve", func() error {
+		err := m.Serve(ctx, handle)
+		w.mu.Lock()
+		w.returned = true
+		if len(w.inside) > 0 && w.late == "" {
+			w.late = w.inside[0]
+		}
+		w.mu.Unlock()
+		return err
+	})
+	c.Cleanup(func() {
+		w.run.Expect()
+		cancel()
 	})
 	return w
+}
+
+// state returns what handle is running for, and what it ran for after
+// Serve returned (or "").
+func (w *watched) state() (inside []string, overlap, late string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.inside), w.overlap, w.late
 }
 
 // next waits up to wait for the next datagram the member hands over.
@@ -885,50 +1165,18 @@ func RandomGroup(network string) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-var (
-	loopbackOnce sync.Once
-	loopbackIfi  *net.Interface
-)
-
-// loopback returns the loopback interface, found by its flags, or nil.
-func loopback() *net.Interface {
-	loopbackOnce.Do(func() {
-		ifs, err := net.Interfaces()
-		if err != nil {
-			return
-		}
-		for _, ifi := range ifs {
-			if ifi.Flags&net.FlagLoopback != 0 && ifi.Flags&net.FlagUp != 0 {
-				loopbackIfi = &ifi
-				return
-			}
-		}
-	})
-	return loopbackIfi
+// memberships returns the interfaces on which the kernel lists group as
+// joined; ok is false where it does not list them (see Memberships).
+func memberships(group netip.Addr) (devices []string, ok bool) {
+	if Memberships.Missing() != "" {
+		return nil, false
+	}
+	return kernelMemberships(group)
 }
 
 // needMulticast skips the check where the loopback interface cannot carry
 // multicast for network.
-func needMulticast(c *harness.C, network string) {
-	if ok, reason := Supported(network); !ok {
-		c.Skipf("%s", reason)
-	}
-}
-
-// Supported reports whether multicast for network ("udp4" or "udp6") works
-// on this host's loopback interface, and if not, why. It finds out once, by
-// sending a datagram to a group on the loopback interface.
-func Supported(network string) (ok bool, reason string) {
-	p := probe(network)
-	if p.err == nil {
-		return true, ""
-	}
-	reason = fmt.Sprintf("multicast on the loopback interface does not work here for %s: %v", network, p.err)
-	if network == "udp6" && runtime.GOOS == "linux" {
-		reason += " (Linux makes IPv6 routes through the loopback interface reject routes, so it cannot send IPv6 multicast there)"
-	}
-	return false, reason
-}
+func needMulticast(c *harness.C, network string) { c.Require(multicast(network)) }
 
 type probeResult struct {
 	err   error

@@ -114,7 +114,8 @@ func (m *Member) SendConn() *net.UDPConn {
 // from then on, Serve hands over the datagrams sent to group at Port. It
 // returns an error wrapping ErrAlreadyJoined if the member has joined group
 // already, and an error if group is not a multicast address of the member's
-// network.
+// network (an IPv6 group for a "udp4" member, say); then the member is not a
+// member of group. An IPv4-mapped group (::ffff:239.1.2.3) is the IPv4 group.
 func (m *Member) JoinGroup(group netip.Addr) error {
 	return errors.New("JoinGroup is not written yet: see docs/06-multicast.md, step 3")
 }
@@ -135,7 +136,7 @@ func (m *Member) Send(to netip.AddrPort, data []byte) error {
 
 // Serve receives on both of the member's sockets until ctx is done, then
 // returns ctx.Err(). It returns early only if reading fails for another
-// reason, such as the member being closed.
+// reason, such as the member being closed, and then returns that error.
 //
 // Serve calls handle for each datagram it receives, one at a time, with the
 // sender's address, the address it was sent to (a group and the group port,
@@ -143,13 +144,17 @@ func (m *Member) Send(to netip.AddrPort, data []byte) error {
 // leaves out the member's own datagrams, which loopback brings back, and
 // datagrams sent to groups the member has not joined. It answers a Notify
 // sent to a group with an Acknowledge sent from the member's own address to
-// the sender's. A nil handle is allowed: Serve still answers.
+// the sender's. A nil handle is allowed: Serve still answers. Serve returns
+// only after the last call of handle has returned, so handle never runs after
+// Serve has returned.
 func (m *Member) Serve(ctx context.Context, handle func(from, to netip.AddrPort, data []byte)) error {
 	return errors.New("Serve is not written yet: see docs/06-multicast.md, step 5")
 }
 
-// Close closes both sockets, which ends every membership, and makes a
-// running Serve return.
+// Close closes both sockets, which frees their ports and ends every
+// membership, and makes a running Serve return the read's error (it wraps
+// net.ErrClosed). A second Close returns an error, and so do JoinGroup,
+// LeaveGroup, Send and Serve called after Close.
 func (m *Member) Close() error {
 	return errors.New("Close is not written yet: see docs/06-multicast.md, step 2")
 }
