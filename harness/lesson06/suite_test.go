@@ -161,14 +161,6 @@ var broken = []harness.Broken[lesson06.Impl]{
 	{Name: "Serve panics", Msg: `Serve panicked: boom`, Fails: "both-receive", Promise: "no-panic", Impl: mut(mutant{panics: true})},
 }
 
-// localOnly names the broken implementations that only a check in the
-// learner's process can catch: through the driver, a nil handle reaches
-// the learner's Serve as a function that does nothing (see remote_test.go).
-var localOnly = map[string]bool{
-	"Serve refuses a nil handle":               true,
-	"acknowledges only when there is a handle": true,
-}
-
 func mut(m mutant) lesson06.Impl {
 	return lesson06.Impl{
 		Listen:           lesson06.Adapt(m.Listen),
@@ -178,17 +170,7 @@ func mut(m mutant) lesson06.Impl {
 }
 
 // TestSelf is the self-test of lesson 06's suite: see harness.SelfTest.
-// Every timing check needs IPv4 multicast on loopback; where the host lacks
-// it, the timing self-tests are left out (harness.TestRetriesWhenLate would
-// take the skip for a failure).
-func TestSelf(t *testing.T) {
-	st := selfTest
-	if why := lesson06.Multicast4.Missing(); why != "" {
-		t.Logf("timing self-tests left out: %s", why)
-		st.Timing = nil
-	}
-	st.Run(t)
-}
+func TestSelf(t *testing.T) { selfTest.Run(t) }
 
 var selfTest = harness.SelfTest[lesson06.Impl]{
 	Suite:     &lesson06.Suite,
