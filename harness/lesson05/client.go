@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,9 +18,12 @@ import (
 
 func checkClientJoin(c *harness.C, impl Impl) {
 	fake := c.NewPeer("fake server", "udp4")
-	cl := startClient(c, impl, fake.Addr().String(), Config{Interval: time.Minute, Timeout: time.Minute})
-	me := firstHeartbeat(c, cl, fake, "with Interval 1m, the first heartbeat goes out at once, not after an interval")
-	for _, msg := range []string{"hello", "héllo, 你好", "two  spaces ", "@not a heartbeat@"} {
+	// Config{}: the defaults, an Interval of 5s and a Timeout of 15s, much
+	// longer than this check.
+	cl := startClient(c, impl, fake.Addr().String(), Config{})
+	me := firstHeartbeat(c, cl, fake, "with the default Interval of 5s, the first heartbeat goes out at once, not after an interval")
+	long := string(pattern('a', 2000))
+	for _, msg := range []string{"hello", "héllo, 你好", "two  spaces ", "@not a heartbeat@", " hi\n", "quit\n", long} {
 		put(c, cl.send, msg, "Join")
 		d, ok := fake.Recv(c.Patience())
 		if !ok {
@@ -32,7 +34,8 @@ func checkClientJoin(c *harness.C, impl Impl) {
 				"so that the server sees one member", d.From, me)
 		}
 		if string(d.Data) != msg {
-			c.Fatalf("your client sent %s, want %s: send each message as it is", harness.Quote(d.Data), harness.Quote([]byte(msg)))
+			c.Fatalf("your client sent %s, want %s%s: send each message as it is", harness.Quote(d.Data), harness.Quote([]byte(msg)),
+				harness.Difference(d.Data, []byte(msg)))
 		}
 	}
 }
@@ -207,11 +210,8 @@ func checkClientStop(c *harness.C, impl Impl) {
 		}
 		c.Step("harness %s, without taking the last broadcast from recv", how)
 		cl.stop(c, viaCtx)
-		var err error
-		select {
-		case err = <-cl.done:
-			cl.returned = true
-		case <-time.After(c.Dur(StopBound)):
+		err, ok := cl.run.Wait(c.Dur(StopBound))
+		if !ok {
 			c.Slow("Join did not return within %v after the harness %s", c.Dur(StopBound), how)
 		}
 		if !errors.Is(err, want) || (want == nil && err != nil) {
@@ -224,6 +224,33 @@ func checkClientStop(c *harness.C, impl Impl) {
 	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Join returned but left %d goroutine(s) running, the first:\n%s", len(left), harness.FirstLines(left[0], 8))
 	}
+	if runtime.GOOS == "windows" {
+		return // no refused datagrams there (see client-refused)
+	}
+
+	// The third way out: the server goes away. Join returns on its own.
+	fake := c.NewPeer("fake server", "udp4")
+	cl := startClient(c, impl, fake.Addr().String(), Config{Interval: 10 * time.Millisecond, Timeout: time.Minute})
+	me := firstHeartbeat(c, cl, fake, "the first heartbeat goes out at once")
+	fake.Send(me, []byte("127.0.0.1:1111 unread"))
+	c.Pause(3 * 10 * time.Millisecond) // a few heartbeats: time for the client to read it
+	cl.run.Expect()
+	fake.Conn().Close()
+	c.Step("harness closes the fake server's socket, without taking the last broadcast from recv")
+	err, ok := cl.run.Wait(c.Patience())
+	if !ok {
+		c.Fatalf("Join did not return within %v after the fake server's port was closed (client-refused grades why)", c.Patience())
+	}
+	c.Step("(Join returned %v)", err)
+	if !recvClosed(c, cl.recv) {
+		c.Fatalf("Join returned, the server down, without closing recv: close it on every way out " +
+			"(defer close(recv) as the first line does it)")
+	}
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
+		c.Fatalf("Join returned, the server down, but left %d goroutine(s) running, the first:\n%s\n"+
+			"(every way out of Join must stop the goroutines it started and wait for them, not only ctx and send)",
+			len(left), harness.FirstLines(left[0], 8))
+	}
 }
 
 func checkClientRefused(c *harness.C, impl Impl) {
@@ -233,7 +260,7 @@ func checkClientRefused(c *harness.C, impl Impl) {
 	fake := c.NewPeer("fake server", "udp4")
 	cl := startClient(c, impl, fake.Addr().String(), Config{Interval: 10 * time.Millisecond, Timeout: time.Minute})
 	firstHeartbeat(c, cl, fake, "the first heartbeat goes out at once")
-	cl.leaving.Store(true)
+	cl.run.Expect()
 	fake.Conn().Close()
 	c.Step("harness closes the fake server's socket: the next heartbeat gets ICMP port unreachable back (Timeout is 1m)")
 	err := cl.waitDown(c, c.Patience(), "after the fake server's port was closed")
@@ -249,7 +276,7 @@ func checkClientSilence(c *harness.C, impl Impl) {
 	fake := c.NewPeer("fake server", "udp4")
 	cl := startClient(c, impl, fake.Addr().String(), cfg)
 	me := firstHeartbeat(c, cl, fake, "the first heartbeat goes out at once")
-	cl.leaving.Store(true) // a return is reported below, with what led to it
+	cl.run.Expect() // a return is reported below, with what led to it
 	// The fake server answers every heartbeat for one and a half times
 	// the Timeout: your client must not call it down.
 	phase := cfg.Timeout * 3 / 2
@@ -263,17 +290,14 @@ func checkClientSilence(c *harness.C, impl Impl) {
 			quietSend(c, fake, me, heartbeat)
 			answers++
 		}
-		select {
-		case err := <-cl.done:
+		if err, returned := cl.run.Wait(time.Millisecond); returned {
 			// The verdict holds if the harness answered in time: your
 			// client heard from the server less than the Timeout before.
 			since := cl.returnedAt().Sub(lastAnswer)
 			c.Within("the fake server's silence before Join returned", since, cfg.Timeout*3/4)
-			cl.returned = true
 			c.Slow("Join returned %v after %v, while the server answered each of its heartbeats (%d answers, the last %v before): "+
 				"silence is the time since anything last came from the server",
 				err, time.Since(start).Round(time.Millisecond), answers, since.Round(time.Millisecond))
-		default:
 		}
 	}
 	c.Step("fake server answered %d heartbeats with %q over %v; now it goes silent (Timeout %v)",
@@ -300,15 +324,13 @@ func checkClientSilence(c *harness.C, impl Impl) {
 
 // client is a learner's Join running against a harness server.
 type client struct {
-	send     chan string
-	recv     chan string
-	done     chan error // Join's return value
-	doneAt   time.Time  // when Join returned, written before done is sent on
-	cancel   context.CancelFunc
-	leaving  atomic.Bool // the check expects Join to return
-	returned bool        // the check has taken Join's return value
-	closed   bool        // send is closed
-	errDown  error       // the lesson's ErrServerDown
+	send    chan string
+	recv    chan string
+	run     *harness.Running
+	doneAt  time.Time // when Join returned, written before run has its result
+	cancel  context.CancelFunc
+	closed  bool  // send is closed
+	errDown error // the lesson's ErrServerDown
 }
 
 // startClient runs impl.Join against server with cfg and stops it when
@@ -317,42 +339,30 @@ type client struct {
 func startClient(c *harness.C, impl Impl, server string, cfg Config) *client {
 	// Waits for the learner's code to return are timing verdicts too.
 	c.Timed(c.Dur(StopBound) / 4)
-	cl := &client{send: make(chan string), recv: make(chan string), done: make(chan error, 1), errDown: impl.ErrServerDown}
+	cl := &client{send: make(chan string), recv: make(chan string), errDown: impl.ErrServerDown}
 	ctx, cancel := context.WithCancel(context.Background())
 	cl.cancel = cancel
 	c.Step("harness calls Join(ctx, %q, %s, send, recv)", server, describe(cfg))
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Join panicked: %v", r)
-				c.Abort(err)
-			} else if !cl.leaving.Load() {
-				c.Abort(fmt.Errorf("Join returned while it should still be running: %v", err))
-			}
-			cl.doneAt = time.Now()
-			cl.done <- err
-		}()
-		err = impl.Join(ctx, server, cfg, cl.send, cl.recv)
-	}()
+	cl.run = c.Go("Join", func() error {
+		err := impl.Join(ctx, server, cfg, cl.send, cl.recv)
+		cl.doneAt = time.Now()
+		return err
+	})
 	c.Cleanup(func() {
-		cl.leaving.Store(true)
+		cl.run.Expect()
 		cancel()
-		if cl.returned {
-			return
-		}
-		drainUntil(cl.done, cl.recv)
+		drainFor(cl.recv, StopBound) // a Join waiting to deliver must not hold up the next check
 	})
 	return cl
 }
 
-// returnedAt returns when Join returned; call it only after taking Join's
-// return value from done.
+// returnedAt returns when Join returned; call it only after Join's result
+// has come from run.
 func (cl *client) returnedAt() time.Time { return cl.doneAt }
 
 // stop tells Join to leave: by cancelling its context, or by closing send.
 func (cl *client) stop(c *harness.C, viaCtx bool) {
-	cl.leaving.Store(true)
+	cl.run.Expect()
 	if viaCtx {
 		cl.cancel()
 		return
@@ -366,47 +376,31 @@ func (cl *client) stop(c *harness.C, viaCtx bool) {
 // wait waits up to StopBound for Join to return, taking from recv
 // meanwhile, and returns its error.
 func (cl *client) wait(c *harness.C) error {
-	timeout := time.After(c.Dur(StopBound))
-	recv := cl.recv
-	for {
-		select {
-		case err := <-cl.done:
-			cl.returned = true
-			return err
-		case _, ok := <-recv:
-			if !ok {
-				recv = nil
-			}
-		case <-timeout:
-			c.Slow("Join did not return within %v after it was told to stop", c.Dur(StopBound))
-		}
+	stop := drainWhile(cl.recv)
+	err, ok := cl.run.Wait(c.Dur(StopBound))
+	stop()
+	if !ok {
+		c.Slow("Join did not return within %v after it was told to stop", c.Dur(StopBound))
 	}
+	return err
 }
 
 // waitDown waits up to d for Join to return an error that wraps
 // ErrServerDown, taking from recv meanwhile.
 func (cl *client) waitDown(c *harness.C, d time.Duration, when string) error {
-	timeout := time.After(d)
-	recv := cl.recv
-	for {
-		select {
-		case err := <-cl.done:
-			cl.returned = true
-			if cl.errDown == nil {
-				c.Fatalf("the lesson's ErrServerDown is nil: declare it with errors.New")
-			}
-			if err == nil || !errors.Is(err, cl.errDown) {
-				c.Fatalf("%s, Join returned %v; want an error that wraps ErrServerDown (use %%w)", when, err)
-			}
-			return err
-		case _, ok := <-recv:
-			if !ok {
-				recv = nil
-			}
-		case <-timeout:
-			c.Slow("Join did not return within %v %s: the server is down, and Join must say so", d, when)
-		}
+	stop := drainWhile(cl.recv)
+	err, ok := cl.run.Wait(d)
+	stop()
+	if !ok {
+		c.Slow("Join did not return within %v %s: the server is down, and Join must say so", d, when)
 	}
+	if cl.errDown == nil {
+		c.Fatalf("the lesson's ErrServerDown is nil: declare it with errors.New")
+	}
+	if err == nil || !errors.Is(err, cl.errDown) {
+		c.Fatalf("%s, Join returned %v; want an error that wraps ErrServerDown (use %%w)", when, err)
+	}
+	return err
 }
 
 // firstHeartbeat waits for the client's first datagram, which must be a

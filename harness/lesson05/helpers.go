@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -141,23 +142,47 @@ func recvClosed(c *harness.C, recv <-chan string) bool {
 	}
 }
 
-// drainUntil takes from recv until done has a value or StopBound passes,
-// so that a learner's function waiting to deliver does not hold up the
-// next check. It puts the value back for anyone else.
-func drainUntil(done chan error, recv <-chan string) {
-	timeout := time.After(StopBound)
-	for {
-		select {
-		case err := <-done:
-			done <- err
-			return
-		case _, ok := <-recv:
-			if !ok {
-				recv = nil
+// drainFor takes from recv, on a goroutine of its own, until recv is closed
+// or d has passed, so that a learner's function waiting to deliver does
+// not hold up its own return.
+func drainFor(recv <-chan string, d time.Duration) {
+	go func() {
+		timeout := time.After(d)
+		for {
+			select {
+			case _, ok := <-recv:
+				if !ok {
+					return
+				}
+			case <-timeout:
+				return
 			}
-		case <-timeout:
-			return
 		}
+	}()
+}
+
+// drainWhile takes from recv, on a goroutine of its own, until recv is
+// closed or the function it returns is called.
+func drainWhile(recv <-chan string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case _, ok := <-recv:
+				if !ok {
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }
 

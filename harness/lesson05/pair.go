@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,7 +20,7 @@ import (
 func checkPairSend(c *harness.C, impl Impl) {
 	p := c.NewPeer("the other person", "udp4")
 	tk := startTalk(c, impl, "udp4", p.Addr())
-	msgs := []string{"hi", "are you there?", "", "你好, UDP"}
+	msgs := []string{"hi", "are you there?", "", "你好, UDP", "  spaces and a newline \n", "quit\n", string(pattern('a', 2000))}
 	c.Step("(the other person sends nothing: Talk must send without waiting to receive)")
 	for _, m := range msgs {
 		put(c, tk.send, m, "Talk")
@@ -51,6 +50,27 @@ func checkPairReceive(c *harness.C, impl Impl) {
 			c.Fatalf("recv gave %s, want %s%s: %s", harness.Quote([]byte(got)), harness.Quote([]byte(w)),
 				harness.Difference([]byte(got), []byte(w)), why)
 		}
+	}
+
+	// A dual-stack socket sees the IPv4 peer as ::ffff:127.0.0.1.
+	if why := dualStack.Missing(); why != "" {
+		c.Step("(the dual-stack part is skipped: %s)", why)
+		return
+	}
+	conn, err := listenDualStack()
+	if err != nil {
+		c.Fatalf("harness could not bind a dual-stack socket: %v", err)
+	}
+	c.Cleanup(func() { conn.Close() })
+	c.Name(harness.AddrPort(conn.LocalAddr()), "your Talk (dual-stack)")
+	c.Step("harness binds an IPv6 socket that takes IPv4 too (IPV6_V6ONLY off): Talk sees the peer "+
+		"%s as [::ffff:127.0.0.1]:%d", p.Addr(), p.Addr().Port())
+	tk = runTalk(c, impl, conn, p.Addr())
+	p.Send(tk.addr, []byte("hello from IPv4"))
+	if got := next(c, tk.recv, "Talk"); got != "hello from IPv4" {
+		c.Fatalf("recv gave %s, want %q: on a dual-stack socket the peer %s arrives as [::ffff:127.0.0.1]:%d, "+
+			"the same address (compare unmapped netip.AddrPort values)", harness.Quote([]byte(got)), "hello from IPv4",
+			p.Addr(), p.Addr().Port())
 	}
 }
 
@@ -142,17 +162,14 @@ func checkPairStop(c *harness.C, impl Impl) {
 			how, want = "closes send", nil
 		}
 		c.Step("harness %s, without taking the last message from recv", how)
-		tk.leaving.Store(true)
+		tk.run.Expect()
 		if viaCtx {
 			tk.cancel()
 		} else {
 			close(tk.send)
 		}
-		var err error
-		select {
-		case err = <-tk.done:
-			tk.returned = true
-		case <-time.After(c.Dur(StopBound)):
+		err, ok := tk.run.Wait(c.Dur(StopBound))
+		if !ok {
 			c.Slow("Talk did not return within %v after the harness %s", c.Dur(StopBound), how)
 		}
 		if !errors.Is(err, want) || (want == nil && err != nil) {
@@ -161,21 +178,53 @@ func checkPairStop(c *harness.C, impl Impl) {
 		if !recvClosed(c, tk.recv) {
 			c.Fatalf("Talk returned without closing recv: close it (defer close(recv)) so that a caller ranging over it stops")
 		}
+		// The caller owns conn: Talk must leave it open.
+		if held, known := harness.LearnerHolds(tk.conn); known && !held {
+			c.Fatalf("after Talk returned, its socket was closed: Talk must not close conn, the caller owns it and " +
+				"may use it again (wake the reading goroutine with a read deadline in the past instead)")
+		}
 	}
 	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Talk returned but left %d goroutine(s) running, the first:\n%s", len(left), harness.FirstLines(left[0], 8))
+	}
+
+	// The third way out: the socket closed under Talk while ctx is live.
+	p := c.NewPeer("the other person", "udp4")
+	tk := startTalk(c, impl, "udp4", p.Addr())
+	p.Send(tk.addr, []byte("hello"))
+	if got := next(c, tk.recv, "Talk"); got != "hello" {
+		c.Fatalf("recv gave %s, want %q", harness.Quote([]byte(got)), "hello")
+	}
+	c.Step("harness closes the socket Talk reads from (its context is still live, send is open)")
+	tk.run.Expect()
+	tk.conn.Close()
+	err, ok := tk.run.Wait(c.Dur(StopBound))
+	if !ok {
+		c.Slow("Talk did not return within %v after its socket was closed: a read error that Talk did not cause "+
+			"will not go away, so Talk must return it", c.Dur(StopBound))
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		c.Fatalf("after its socket was closed, its context still live, Talk returned %v; want the read's error "+
+			"(it wraps net.ErrClosed): receiving failed", err)
+	}
+	if !recvClosed(c, tk.recv) {
+		c.Fatalf("Talk returned, its socket closed, without closing recv: close it on every way out " +
+			"(defer close(recv) as the first line does it)")
+	}
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
+		c.Fatalf("Talk returned when its socket was closed, but left %d goroutine(s) running, the first:\n%s",
+			len(left), harness.FirstLines(left[0], 8))
 	}
 }
 
 // talker is a learner's Talk running on a socket the harness bound.
 type talker struct {
-	addr     netip.AddrPort
-	send     chan string
-	recv     chan string
-	done     chan error
-	cancel   context.CancelFunc
-	leaving  atomic.Bool
-	returned bool
+	conn   *net.UDPConn
+	addr   netip.AddrPort
+	send   chan string
+	recv   chan string
+	run    *harness.Running
+	cancel context.CancelFunc
 }
 
 // startTalk binds a socket on network and runs impl.Talk on it, told that
@@ -191,30 +240,15 @@ func startTalk(c *harness.C, impl Impl, network string, peer netip.AddrPort) *ta
 // returns while the check does not expect it to, the check is aborted.
 func runTalk(c *harness.C, impl Impl, conn *net.UDPConn, peer netip.AddrPort) *talker {
 	c.Timed(c.Dur(StopBound) / 4)
-	tk := &talker{addr: harness.AddrPort(conn.LocalAddr()), send: make(chan string), recv: make(chan string), done: make(chan error, 1)}
+	tk := &talker{conn: conn, addr: harness.AddrPort(conn.LocalAddr()), send: make(chan string), recv: make(chan string)}
 	ctx, cancel := context.WithCancel(context.Background())
 	tk.cancel = cancel
 	c.Step("harness calls Talk(ctx, conn bound to %s, %q, send, recv)", tk.addr, peer.String())
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Talk panicked: %v", r)
-				c.Abort(err)
-			} else if !tk.leaving.Load() {
-				c.Abort(fmt.Errorf("Talk returned while it should still be running: %v", err))
-			}
-			tk.done <- err
-		}()
-		err = impl.Talk(ctx, conn, peer.String(), tk.send, tk.recv)
-	}()
+	tk.run = c.Go("Talk", func() error { return impl.Talk(ctx, conn, peer.String(), tk.send, tk.recv) })
 	c.Cleanup(func() {
-		tk.leaving.Store(true)
+		tk.run.Expect()
 		cancel()
-		if tk.returned {
-			return
-		}
-		drainUntil(tk.done, tk.recv)
+		drainFor(tk.recv, StopBound) // a Talk waiting to deliver must not hold up the next check
 	})
 	return tk
 }

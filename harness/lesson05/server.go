@@ -24,6 +24,7 @@ func checkBroadcast(c *harness.C, impl Impl) {
 	say(c, srv, b, "hi A", "every member receives every message, the sender included", a, b)
 	say(c, srv, cc, "hey everyone", "every member receives every message, the sender included", a, b, cc)
 	say(c, srv, a, "welcome, C", "every member receives every message, the sender included", a, b, cc)
+	say(c, srv, b, "  spaces and a newline \n", "a message is broadcast as it is: spaces and newlines are part of it", a, b, cc)
 }
 
 func checkHeartbeat(c *harness.C, impl Impl) {
@@ -40,6 +41,7 @@ func checkHeartbeat(c *harness.C, impl Impl) {
 	a.Send(srv.addr, []byte(heartbeat))
 	expectNext(c, a, srv.addr, heartbeat, answer)
 	say(c, srv, cc, "still here?", "a heartbeat is never sent to anyone but its sender", b, cc, a)
+	say(c, srv, b, heartbeat+"\n", "only \"@im@\" exactly is a heartbeat: \"@im@\\n\" is an ordinary message", b, cc, a)
 }
 
 func checkQuit(c *harness.C, impl Impl) {
@@ -60,6 +62,9 @@ func checkQuit(c *harness.C, impl Impl) {
 	c.Step("(member A quits twice: the second is from a stranger now)")
 	say(c, srv, b, "QUIT", "only \"quit\" exactly leaves: \"QUIT\" is an ordinary message, and a quit from a stranger changes nothing", b)
 	say(c, srv, a, "back again", "after \"quit\" a member receives nothing more", a, b)
+	say(c, srv, a, "quit\n", "only \"quit\" exactly leaves: \"quit\\n\" is an ordinary message", a, b)
+	say(c, srv, a, " quit", "only \"quit\" exactly leaves: \" quit\" is an ordinary message", a, b)
+	say(c, srv, b, "still with us, A?", "\"quit\\n\" and \" quit\" are messages: A is still a member", a, b)
 }
 
 func checkExpiry(c *harness.C, impl Impl) {
@@ -164,6 +169,20 @@ func checkLongMessage(c *harness.C, impl Impl) {
 	say(c, srv, b, "hi", "a message registers its sender", b)
 	long := string(pattern('a', 4096))
 	say(c, srv, a, long, "a message of 4096 bytes (the default MaxMessage) is broadcast whole", a, b)
+	a.Send(srv.addr, pattern('a', 4097))
+	c.Step("(4097 bytes is one more than the default MaxMessage: the datagram must be dropped)")
+	say(c, srv, b, "next", "with the defaults, a message longer than 4096 bytes is dropped", a, b)
+
+	// A broadcast that cannot be sent is dropped, and Serve goes on: with
+	// a MaxMessage of 65,507 bytes, the largest IPv4 payload, the longest
+	// messages make broadcasts too long to send.
+	srv = startServer(c, impl, "udp4", Config{MaxMessage: 65507})
+	say(c, srv, a, "hello", "a message registers its sender", a)
+	say(c, srv, b, "hi", "every member receives every message", a, b)
+	a.Send(srv.addr, pattern('a', 65500))
+	c.Step("(its broadcast would be %d bytes, more than a UDP datagram can carry: no member can be sent it)",
+		len(line(a.Addr(), string(pattern('a', 65500)))))
+	say(c, srv, b, "still there?", "a broadcast that cannot be sent is dropped, and Serve goes on with the next datagram", a, b)
 }
 
 func checkBadInput(c *harness.C, impl Impl) {
@@ -181,11 +200,34 @@ func checkBadInput(c *harness.C, impl Impl) {
 	say(c, srv, b, "still there, A?", "empty, oversized and non-UTF-8 datagrams are dropped whole (not cut short, "+
 		"not broadcast), and an empty datagram does not make its sender leave", b, a)
 	say(c, srv, a, string(pattern('y', 100)), "a message of exactly MaxMessage (100) bytes is allowed", a, b)
+
+	// A stranger's bad datagrams register nobody.
+	s := c.NewPeer("stranger", "udp4")
+	s.Send(srv.addr, nil)
+	s.Send(srv.addr, pattern('x', 101))
+	s.Send(srv.addr, []byte("caf\xc3"))
+	c.Step("(the stranger sent only datagrams that are dropped: it must not become a member)")
+	say(c, srv, b, "who is here?", "a dropped datagram registers nobody", b, a)
+	if got := s.Drain(); len(got) > 0 {
+		c.Fatalf("the stranger sent only an empty, an oversized and a non-UTF-8 datagram, and received %s from your "+
+			"server: a datagram that is dropped must not register its sender (check it before you admit anyone)",
+			harness.Quote(got[0].Data))
+	}
 }
 
 func checkMemberCap(c *harness.C, impl Impl) {
-	const maxMembers, joiners, batch = 16, 200, 25
-	srv := startServer(c, impl, "udp4", Config{MaxMembers: maxMembers})
+	fillRoom(c, impl, Config{MaxMembers: 16}, 16, 200)
+	c.Step("(now the same with Config{}: the default MaxMembers is %d)", 64)
+	fillRoom(c, impl, Config{}, 64, 100)
+}
+
+// fillRoom starts a server with cfg, whose member cap is maxMembers, makes
+// member A join, and then joiners more from source ports of their own, in
+// batches. The first to arrive must fill the room, and nobody else must get
+// anything.
+func fillRoom(c *harness.C, impl Impl, cfg Config, maxMembers, joiners int) {
+	const batch = 25
+	srv := startServer(c, impl, "udp4", cfg)
 	a := c.NewPeer("member A", "udp4")
 	say(c, srv, a, "hello", "a message registers its sender", a)
 	socks := make([]*net.UDPConn, joiners)
@@ -193,8 +235,9 @@ func checkMemberCap(c *harness.C, impl Impl) {
 		socks[i] = c.Listen("udp4")
 	}
 	c.Step("(MaxMembers is %d, and A is a member: the room has %d places left)", maxMembers, maxMembers-1)
-	// The first 15 sockets fill the room; after each batch, A's broadcast
-	// is a barrier: the server has handled the batch when A has it back.
+	// The first maxMembers-1 sockets fill the room; after each batch, A's
+	// broadcast is a barrier: the server has handled the batch when A has
+	// it back.
 	for i, round := 0, 1; i < joiners; round++ {
 		n := batch
 		if i == 0 {
@@ -243,8 +286,8 @@ func checkMemberCap(c *harness.C, impl Impl) {
 		first = append(first, i)
 	}
 	if len(got) > maxMembers-1 {
-		c.Fatalf("your server let %d of the 200 joiners in besides A; with MaxMembers %d, want the first %d and no more",
-			len(got), maxMembers, maxMembers-1)
+		c.Fatalf("your server let %d of the %d joiners in besides A; with MaxMembers %d, want the first %d and no more",
+			len(got), joiners, maxMembers, maxMembers-1)
 	}
 	if diff := cmp.Diff(first, got); diff != "" {
 		c.Fatalf("the joiners that received A's broadcast differ (-want +got):\n%s\nthe first %d to arrive fill the room; "+
@@ -254,6 +297,16 @@ func checkMemberCap(c *harness.C, impl Impl) {
 		c.Fatalf("%d joiners received something from your server, but only %d were let in: a refused newcomer gets "+
 			"nothing, not even an answer to its heartbeat", len(heard), maxMembers-1)
 	}
+
+	// A refused newcomer's message is not broadcast either.
+	last := socks[joiners-1]
+	if _, err := last.WriteToUDPAddrPort([]byte("let me in"), srv.addr); err != nil {
+		c.Fatalf("harness could not send: %v", err)
+	}
+	c.Step("joiner %d, refused, sends %q to your server", joiners, "let me in")
+	a.Send(srv.addr, []byte("still full?"))
+	expectSkipping(c, a, srv.addr, line(a.Addr(), "still full?"), "while the room is full a newcomer's message is "+
+		"refused like its heartbeat: not broadcast, and no entry")
 }
 
 func checkConcurrent(c *harness.C, impl Impl) {
@@ -416,19 +469,44 @@ func checkServerStop(c *harness.C, impl Impl) {
 	say(c, srv, a, "hello", "a message registers its sender", a)
 
 	c.Step("harness cancels Serve's context")
+	c.Timed(c.Dur(StopBound) / 4)
+	srv.run.Expect()
 	srv.cancel()
-	var err error
-	select {
-	case err = <-srv.done:
-	case <-time.After(c.Dur(StopBound)):
+	err, ok := srv.run.Wait(c.Dur(StopBound))
+	if !ok {
 		c.Slow("Serve did not return within %v after its context was cancelled", c.Dur(StopBound))
 	}
-	srv.returned = true
 	if !errors.Is(err, context.Canceled) {
 		c.Fatalf("after its context was cancelled, Serve returned %v; want ctx.Err() (context.Canceled)", err)
 	}
 	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
 		c.Fatalf("Serve returned but left %d goroutine(s) running, the first:\n%s", len(left), harness.FirstLines(left[0], 8))
+	}
+	// The caller owns conn: Serve must leave it open.
+	if held, known := harness.LearnerHolds(srv.conn); known && !held {
+		c.Fatalf("after Serve returned, its socket was closed: Serve must not close conn, the caller owns it " +
+			"and may serve it again (remove the conn.Close from Serve)")
+	}
+
+	// The other way out: the socket closed under Serve while ctx is live.
+	srv = startServer(c, impl, "udp4", Config{Expiry: 50 * time.Millisecond})
+	say(c, srv, a, "hello again", "a message registers its sender", a)
+	c.Step("harness closes the socket Serve reads from (its context is still live)")
+	srv.run.Expect()
+	srv.conn.Close()
+	err, ok = srv.run.Wait(c.Dur(StopBound))
+	if !ok {
+		c.Slow("Serve did not return within %v after its socket was closed: a read error that is not a "+
+			"timeout from ctx will not go away, so Serve must return it, not loop", c.Dur(StopBound))
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		c.Fatalf("after its socket was closed, its context still live, Serve returned %v; want the read's error "+
+			"(it wraps net.ErrClosed)", err)
+	}
+	if left := harness.LeftBehind(pkg, before, c.Dur(StopBound)); len(left) > 0 {
+		c.Fatalf("Serve returned when its socket was closed, but left %d goroutine(s) running, the first:\n%s\n"+
+			"(a goroutine that only ctx ends never ends if Serve returns for another reason: stop it, and wait for "+
+			"it, before returning)", len(left), harness.FirstLines(left[0], 8))
 	}
 }
 
@@ -437,14 +515,39 @@ func checkServerIPv6(c *harness.C, impl Impl) {
 	a, b := c.NewPeer("member A", "udp6"), c.NewPeer("member B", "udp6")
 	say(c, srv, a, "hello", "an IPv6 sender is written [addr]:port", a)
 	say(c, srv, b, "hi", "an IPv6 sender is written [addr]:port", a, b)
+
+	// A dual-stack socket sees IPv4 senders as ::ffff:127.0.0.1.
+	if why := dualStack.Missing(); why != "" {
+		c.Step("(the dual-stack part is skipped: %s)", why)
+		return
+	}
+	conn, err := listenDualStack()
+	if err != nil {
+		c.Fatalf("harness could not bind a dual-stack socket: %v", err)
+	}
+	c.Cleanup(func() { conn.Close() })
+	c.Step("harness binds an IPv6 socket that takes IPv4 too (IPV6_V6ONLY off): your server sees each IPv4 " +
+		"member as ::ffff:127.0.0.1")
+	srv = serveOn(c, impl, conn, Config{})
+	a, b = c.NewPeer("member A4", "udp4"), c.NewPeer("member B4", "udp4")
+	const rule = "on a dual-stack socket an IPv4 member is still written 127.0.0.1:port, and is the same member " +
+		"whatever it sends (unmap the address: netip.Addr.Unmap)"
+	say(c, srv, a, "hello", rule, a)
+	a.Send(srv.addr, []byte(heartbeat))
+	expectNext(c, a, srv.addr, heartbeat, rule)
+	say(c, srv, b, "hi", rule, a, b)
+	a.Send(srv.addr, []byte(quit))
+	c.Step("(member A4 has left: it must receive nothing until it speaks again)")
+	say(c, srv, b, "did A4 leave?", rule, b)
+	say(c, srv, a, "back", rule, a, b)
 }
 
 // server is a learner's Serve running on a socket the harness bound.
 type server struct {
-	addr     netip.AddrPort
-	cancel   context.CancelFunc
-	done     chan error // Serve's return value
-	returned bool       // the check has taken Serve's return value
+	conn   *net.UDPConn
+	addr   netip.AddrPort
+	cancel context.CancelFunc
+	run    *harness.Running
 }
 
 // startServer binds a loopback socket, runs impl.Serve on it with cfg and
@@ -452,36 +555,23 @@ type server struct {
 // expects it to serve, the check is aborted with Serve's error, so a stub
 // fails at once.
 func startServer(c *harness.C, impl Impl, network string, cfg Config) *server {
+	return serveOn(c, impl, c.Listen(network), cfg)
+}
+
+// serveOn runs impl.Serve on conn as startServer does.
+func serveOn(c *harness.C, impl Impl, conn *net.UDPConn, cfg Config) *server {
 	// Waits for the learner's code to return are timing verdicts too.
 	c.Timed(c.Dur(StopBound) / 4)
-	conn := c.Listen(network)
-	s := &server{addr: harness.AddrPort(conn.LocalAddr()), done: make(chan error, 1)}
+	s := &server{conn: conn, addr: harness.AddrPort(conn.LocalAddr())}
 	c.Name(s.addr, "your server")
 	c.Step("harness starts Serve on %s with %s", s.addr, describe(cfg))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	go func() {
-		var err error
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Serve panicked: %v", r)
-				c.Abort(err)
-			} else if ctx.Err() == nil {
-				c.Abort(fmt.Errorf("Serve returned while it should still be serving: %v", err))
-			}
-			s.done <- err
-		}()
-		err = impl.Serve(ctx, conn, cfg)
-	}()
+	s.run = c.Go("Serve", func() error { return impl.Serve(ctx, conn, cfg) })
 	c.Cleanup(func() {
+		s.run.Expect()
 		cancel()
 		conn.Close() // wakes a Serve that ignores ctx, so the next check starts clean
-		if !s.returned {
-			select {
-			case <-s.done:
-			case <-time.After(c.Dur(StopBound)):
-			}
-		}
 	})
 	return s
 }

@@ -60,22 +60,22 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	// The server.
 	{
 		ID: "server-broadcast", Points: 3,
-		Title: "a message reaches every member, the sender included, as \"<ip>:<port> <message>\", from the server's address",
+		Title: "a message reaches every member, the sender included, as \"<ip>:<port> <message>\", from the server's address; spaces and newlines are kept",
 		Hint: "Keep a table of members keyed by the sender's address. A message registers its sender, then goes to " +
 			"every member with WriteTo on the server's own socket, as addr.String() + \" \" + message.",
 		Run: checkBroadcast,
 	},
 	{
 		ID: "server-heartbeat", Points: 2,
-		Title: "\"@im@\" registers its sender and is answered with \"@im@\" to the sender alone, never broadcast",
+		Title: "\"@im@\" registers its sender and is answered with \"@im@\" to the sender alone, never broadcast; \"@im@\\n\" is a message",
 		Hint: "Compare the datagram with \"@im@\" before treating it as a message. Register or refresh the sender, " +
 			"send \"@im@\" back to that address only, and stop there.",
 		Run: checkHeartbeat,
 	},
 	{
 		ID: "server-quit", Points: 2,
-		Title: "\"quit\" removes its sender at once; quit from a stranger or twice is harmless; \"QUIT\" is a message",
-		Hint: "Compare the bytes with \"quit\" exactly (the tutorial compared bytes with a str and never matched). " +
+		Title: "\"quit\" removes its sender at once; quit from a stranger or twice is harmless; \"QUIT\", \"quit\\n\" and \" quit\" are messages",
+		Hint: "Compare the bytes with \"quit\" exactly, without trimming (the tutorial compared bytes with a str and never matched). " +
 			"Deleting an absent key from a map is fine in Go: do not treat it as an error, and never return from Serve for it.",
 		Run: checkQuit,
 	},
@@ -94,23 +94,24 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "server-long-message", Points: 2,
-		Title: "a 4 KiB message is broadcast whole, with the default settings",
+		Title: "a 4 KiB message is broadcast whole, and one of 4097 bytes dropped, with the default settings",
 		Hint: "Read into a 65,535-byte buffer: ReadFrom silently cuts a datagram to the buffer's size " +
-			"(the tutorial's recvfrom(1024) did). The default MaxMessage is 4096 bytes, and 4096 bytes are allowed.",
+			"(the tutorial's recvfrom(1024) did). The default MaxMessage is 4096 bytes: 4096 bytes are allowed, 4097 are not.",
 		Run: checkLongMessage,
 	},
 	{
 		ID: "server-bad-input", Points: 2,
-		Title: "empty, oversized and non-UTF-8 datagrams are dropped; a message of exactly MaxMessage bytes is not",
+		Title: "empty, oversized and non-UTF-8 datagrams are dropped and register nobody; a message of exactly MaxMessage bytes is not dropped",
 		Hint: "Drop (do not truncate, do not broadcast) a datagram that is empty, longer than cfg.MaxMessage or " +
-			"not utf8.Valid; an empty datagram is not \"quit\". Then go on reading.",
+			"not utf8.Valid; an empty datagram is not \"quit\". Check before you register the sender. Then go on reading.",
 		Run: checkBadInput,
 	},
 	{
 		ID: "server-member-cap", Points: 3,
-		Title: "200 source ports joining fill the room to MaxMembers and no further; members are never pushed out",
-		Hint: "When the table holds cfg.MaxMembers members, refuse a newcomer (no broadcast, no answer, no entry), " +
-			"and keep the members you have. Refresh existing members as usual.",
+		Title: "200 source ports joining fill the room to MaxMembers (64 by default) and no further; members are never pushed out",
+		Hint: "When the table holds cfg.MaxMembers members, refuse a newcomer, whether it sends a heartbeat or a message " +
+			"(no broadcast, no answer, no entry), and keep the members you have. Refresh existing members as usual. " +
+			"A zero MaxMembers means DefaultMaxMembers.",
 		Run: checkMemberCap,
 	},
 	{
@@ -123,25 +124,28 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "server-stop", Points: 2,
-		Title: "cancelling ctx makes Serve return ctx.Err() within 1s, with no goroutine left behind",
+		Title: "cancelling ctx makes Serve return ctx.Err() within 1s, and closing its socket the read's error; conn is not closed, no goroutine is left behind",
 		Hint: "Use context.AfterFunc(ctx, ...) to set a read deadline in the past, and return ctx.Err() when ReadFrom " +
-			"fails with ctx done. Stop any ticker or sweep goroutine you started before returning.",
+			"fails with ctx done, and the read's error otherwise. Stop any ticker or sweep goroutine you started before returning, " +
+			"however Serve returns, and never close conn: it is the caller's.",
 		Run: checkServerStop,
 	},
 	{
 		ID: "server-ipv6", Points: 1,
-		Title: "the same over IPv6 loopback: broadcasts start with \"[::1]:<port> \"",
+		Title: "the same over IPv6 loopback (broadcasts start with \"[::1]:<port> \") and on a dual-stack socket (IPv4 members are still \"127.0.0.1:<port>\")",
 		Hint: "Format the sender with its netip.AddrPort's String method (or net.JoinHostPort): it puts an IPv6 " +
-			"address in brackets. fmt.Sprintf(\"%s:%d\", ip, port) does not.",
+			"address in brackets. fmt.Sprintf(\"%s:%d\", ip, port) does not. Unmap the address first: on a dual-stack socket an IPv4 " +
+			"sender arrives as ::ffff:127.0.0.1.",
 		Run: checkServerIPv6,
 	},
 
 	// The client.
 	{
 		ID: "client-join", Points: 2,
-		Title: "Join sends \"@im@\" at once, then each message as it is, all from one socket",
+		Title: "Join, with Config{}, sends \"@im@\" at once, then each message as it is (2000 bytes, spaces, newlines), all from one socket",
 		Hint: "Dial the server once (net.Dial(\"udp\", server)) and send everything on that connection. Send the " +
-			"first heartbeat before waiting for anything, or the member receives nothing for a whole interval.",
+			"first heartbeat before waiting for anything, or the member receives nothing for a whole interval. Zero fields of " +
+			"Config mean the defaults (time.NewTicker(0) panics).",
 		Run: checkClientJoin,
 	},
 	{
@@ -167,9 +171,10 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "client-stop", Points: 2,
-		Title: "Join returns (ctx.Err() or nil) within 1s, closes recv, and leaves no goroutine behind",
+		Title: "Join returns (ctx.Err() or nil) within 1s, and on its own when the server is down; each time it closes recv and leaves no goroutine behind",
 		Hint: "Close the connection to wake the receiving goroutine, wait for it (sync.WaitGroup), then close(recv) " +
-			"(defer close(recv) as the first line does it). Return ctx.Err() when ctx is done, nil when send is closed.",
+			"(defer close(recv) as the first line does it). Return ctx.Err() when ctx is done, nil when send is closed. " +
+			"A server found down is a way out too: stop and wait for every goroutine there as well.",
 		Run: checkClientStop,
 	},
 	{
@@ -197,9 +202,10 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "pair-receive", Points: 2,
-		Title: "Talk hands the peer's datagrams to recv in order, without waiting to send; strangers are ignored",
+		Title: "Talk hands the peer's datagrams to recv in order, without waiting to send; strangers are ignored; also on a dual-stack socket",
 		Hint: "Read on a goroutine of its own with a 65,535-byte buffer, and pass on only datagrams whose sender " +
-			"is the peer's address (compare netip.AddrPort values).",
+			"is the peer's address (compare unmapped netip.AddrPort values: on a dual-stack socket an IPv4 peer arrives as " +
+			"::ffff:127.0.0.1).",
 		Run: checkPairReceive,
 	},
 	{
@@ -210,9 +216,10 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "pair-stop", Points: 1,
-		Title: "Talk returns (ctx.Err() or nil) within 1s, closes recv, and leaves no goroutine behind",
+		Title: "Talk returns (ctx.Err(), nil, or a closed socket's error) within 1s, closes recv, leaves conn open and no goroutine behind",
 		Hint: "To wake the reading goroutine without closing conn (it is the caller's), set a read deadline in the " +
-			"past, wait for the goroutine, then clear the deadline and close(recv).",
+			"past, wait for the goroutine, then clear the deadline and close(recv). If conn is closed under Talk, the read fails: " +
+			"return that error, having stopped everything the same way.",
 		Run: checkPairStop,
 	},
 }}
