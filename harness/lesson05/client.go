@@ -239,7 +239,7 @@ func checkClientStop(c *harness.C, impl Impl) {
 	c.Step("harness closes the fake server's socket, without taking the last broadcast from recv")
 	err, ok := cl.run.Wait(c.Patience())
 	if !ok {
-		c.Fatalf("Join did not return within %v after the fake server's port was closed (client-refused grades why)", c.Patience())
+		c.Slow("Join did not return within %v after the fake server's port was closed (client-refused grades why)", c.Patience())
 	}
 	c.Step("(Join returned %v)", err)
 	if !recvClosed(c, cl.recv) {
