@@ -12,7 +12,9 @@ import (
 // Serve runs a chat room on conn, following the protocol in the package
 // documentation, until ctx is done; then it returns ctx.Err(). It returns
 // early only if reading from conn fails for another reason, such as conn
-// being closed. Serve does not close conn; the caller does.
+// being closed. Serve does not close conn; the caller does. When ctx ends,
+// Serve leaves a read deadline in the past on conn; clear it with
+// conn.SetReadDeadline(time.Time{}) before using conn again.
 //
 // Zero fields of cfg mean their defaults (see Config). Serve reads every
 // datagram whole, up to the largest UDP payload, so a message is never cut
