@@ -21,6 +21,11 @@ func TestBrokenThroughDriver[I any](t *testing.T, grade func(id string, impl I) 
 	}
 	for _, b := range broken {
 		t.Run(b.Name+" ("+b.Fails+")", func(t *testing.T) {
+			if b.Needs != nil {
+				if why := b.Needs.Missing(); why != "" {
+					t.Skipf("check %q catches this only with %s: %s", b.Fails, b.Needs.Name, why)
+				}
+			}
 			cl, stop := Loopback(t, b.Impl)
 			defer stop()
 			res := grade(b.Fails, Proxy[I](cl))
