@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -119,28 +120,43 @@ func (p *Peer) record(d Datagram) {
 	p.c.Step("%s -> %s: %s", p.c.Who(d.From), p.c.Who(p.addr), Quote(d.Data))
 }
 
-// read is Recv without the trace.
+// read is Recv without the trace. A closed socket reads as nothing.
 func (p *Peer) read(wait time.Duration) (d Datagram, ok bool) {
 	buf := make([]byte, MaxDatagram+1)
-	if err := p.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
-		p.c.Fatalf("harness could not set a deadline: %v", err)
+	for {
+		if err := p.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			p.c.Fatalf("harness could not set a deadline: %v", err)
+		}
+		// An abort sets a deadline in the past to wake the read; if it came
+		// before the deadline above, that deadline replaced its own, so look.
+		if cause := p.c.aborted(); cause != nil {
+			p.c.Fatalf("%v", cause)
+		}
+		n, from, err := p.conn.ReadFromUDPAddrPort(buf)
+		if cause := p.c.aborted(); cause != nil {
+			p.c.Fatalf("%v", cause)
+		}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
+			return Datagram{}, false
+		case errors.Is(err, syscall.ECONNREFUSED):
+			continue // a late ICMP error from an earlier send: not a datagram
+		case err != nil:
+			p.c.Fatalf("harness could not read: %v", err)
+		}
+		return Datagram{From: Unmap(from), Data: buf[:n:n]}, true
 	}
-	// An abort sets a deadline in the past to wake the read; if it came
-	// before the deadline above, that deadline replaced its own, so look.
-	if cause := p.c.aborted(); cause != nil {
-		p.c.Fatalf("%v", cause)
+}
+
+// RecvQuiet is Recv without adding the datagram to the trace, for checks
+// that read many datagrams and trace only what decides the verdict.
+func (p *Peer) RecvQuiet(wait time.Duration) (Datagram, bool) { return p.read(wait) }
+
+// SendQuiet is Send without adding the datagram to the trace.
+func (p *Peer) SendQuiet(to netip.AddrPort, data []byte) {
+	if _, err := p.conn.WriteToUDPAddrPort(data, to); err != nil {
+		p.c.Fatalf("harness could not send: %v", err)
 	}
-	n, from, err := p.conn.ReadFromUDPAddrPort(buf)
-	if cause := p.c.aborted(); cause != nil {
-		p.c.Fatalf("%v", cause)
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return Datagram{}, false
-	}
-	if err != nil {
-		p.c.Fatalf("harness could not read: %v", err)
-	}
-	return Datagram{From: Unmap(from), Data: buf[:n:n]}, true
 }
 
 // Expect waits up to Patience for the next datagram and fails the check
@@ -167,7 +183,12 @@ func (p *Peer) Expect(from netip.AddrPort, want []byte, what string) Datagram {
 // everything sent before Drain was called comes before the marker. No
 // deadline decides when the socket is empty, so a stalled goroutine can
 // neither cut the list short nor make Drain wait for nothing.
-func (p *Peer) Drain() []Datagram {
+func (p *Peer) Drain() []Datagram { return p.drain(true) }
+
+// DrainQuiet is Drain without adding the datagrams to the trace.
+func (p *Peer) DrainQuiet() []Datagram { return p.drain(false) }
+
+func (p *Peer) drain(trace bool) []Datagram {
 	network := "udp4"
 	if p.addr.Addr().Is6() {
 		network = "udp6"
@@ -187,7 +208,9 @@ func (p *Peer) Drain() []Datagram {
 		if d.From == from && bytes.Equal(d.Data, token) {
 			return ds
 		}
-		p.record(d)
+		if trace {
+			p.record(d)
+		}
 		ds = append(ds, d)
 	}
 }

@@ -53,7 +53,7 @@ func checkClientHeartbeat(c *harness.C, impl Impl) {
 	start := time.Now()
 	var got []string
 	for time.Since(start) < window {
-		d, ok := quietRead(c, fake.Conn(), window-time.Since(start))
+		d, ok := fake.RecvQuiet(window-time.Since(start))
 		if ok {
 			got = append(got, string(d.Data))
 		}
@@ -68,7 +68,7 @@ func checkClientHeartbeat(c *harness.C, impl Impl) {
 	// (what Join sends while stopping is counted against the upper bound).
 	running := stopped.Sub(start)
 	elapsed := time.Since(start)
-	for _, d := range quietDrain(c, fake.Conn()) {
+	for _, d := range fake.DrainQuiet() {
 		got = append(got, string(d.Data))
 	}
 	beats := 0
@@ -113,7 +113,7 @@ func checkClientHeartbeat(c *harness.C, impl Impl) {
 	}
 	// After Join returns, nothing more may come: wait a few intervals.
 	c.Pause(5 * cfg.Interval)
-	if late := quietDrain(c, fake.Conn()); len(late) > 0 {
+	if late := fake.DrainQuiet(); len(late) > 0 {
 		var ls []string
 		for _, d := range late {
 			ls = append(ls, string(d.Data))
@@ -196,7 +196,7 @@ func checkClientStop(c *harness.C, impl Impl) {
 		fake.Send(me, []byte("127.0.0.1:1111 unread"))
 		fake.Send(me, []byte("127.0.0.1:1111 unread too"))
 		for beats := 0; beats < 3; {
-			d, ok := quietRead(c, fake.Conn(), c.Patience())
+			d, ok := fake.RecvQuiet(c.Patience())
 			if !ok {
 				c.Fatalf("expected a heartbeat every %v from your client; got nothing for %v", 10*time.Millisecond, c.Patience())
 			}
@@ -284,10 +284,10 @@ func checkClientSilence(c *harness.C, impl Impl) {
 	answers := 0
 	lastAnswer := start
 	for time.Since(start) < phase {
-		d, ok := quietRead(c, fake.Conn(), phase-time.Since(start))
+		d, ok := fake.RecvQuiet(phase-time.Since(start))
 		if ok && string(d.Data) == heartbeat && d.From == me {
 			lastAnswer = time.Now()
-			quietSend(c, fake, me, heartbeat)
+			fake.SendQuiet(me, []byte(heartbeat))
 			answers++
 		}
 		if err, returned := cl.run.Wait(time.Millisecond); returned {

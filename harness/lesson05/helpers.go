@@ -5,15 +5,10 @@ package lesson05
 // stay out of the trace.
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"udpbook/harness"
@@ -56,7 +51,7 @@ func expectNext(c *harness.C, p *harness.Peer, from netip.AddrPort, want, rule s
 func expectSkipping(c *harness.C, p *harness.Peer, from netip.AddrPort, want, rule string) {
 	skipped := 0
 	for {
-		d, ok := quietRead(c, p.Conn(), c.Patience())
+		d, ok := p.RecvQuiet(c.Patience())
 		if ok && string(d.Data) == heartbeat && d.From == from {
 			skipped++
 			continue
@@ -183,74 +178,5 @@ func drainWhile(recv <-chan string) (stop func()) {
 	return func() {
 		close(done)
 		wg.Wait()
-	}
-}
-
-// quietSend sends msg from p to addr without adding it to the trace.
-func quietSend(c *harness.C, p *harness.Peer, to netip.AddrPort, msg string) {
-	if _, err := p.Conn().WriteToUDPAddrPort([]byte(msg), to); err != nil {
-		c.Fatalf("harness could not send: %v", err)
-	}
-}
-
-// quietRead waits up to wait for a datagram on conn without adding it to
-// the trace. It fails the check at once if the check is aborted.
-func quietRead(c *harness.C, conn *net.UDPConn, wait time.Duration) (harness.Datagram, bool) {
-	stop := context.AfterFunc(c.Context(), func() { conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
-		c.Fatalf("harness could not set a deadline: %v", err)
-	}
-	c.FailIfAborted()
-	buf := make([]byte, harness.MaxDatagram+1)
-	n, from, err := conn.ReadFromUDPAddrPort(buf)
-	c.FailIfAborted()
-	if errors.Is(err, net.ErrClosed) {
-		return harness.Datagram{}, false
-	}
-	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return quietRead(c, conn, wait) // a late ICMP error from an earlier send; not a datagram
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return harness.Datagram{}, false
-		}
-		c.Fatalf("harness could not read: %v", err)
-	}
-	return harness.Datagram{From: harness.Unmap(from), Data: bytes.Clone(buf[:n])}, true
-}
-
-// quietDrain returns the datagrams waiting on conn, without adding them to
-// the trace. It sends a marker datagram to conn from a socket of its own
-// and reads until the marker: on loopback, whatever was sent to conn
-// before is queued ahead of it. (Go does not even try a read whose
-// deadline has passed, so a zero wait cannot tell an empty socket.)
-func quietDrain(c *harness.C, conn *net.UDPConn) []harness.Datagram {
-	to := harness.AddrPort(conn.LocalAddr())
-	network := "udp4"
-	if !to.Addr().Is4() {
-		network = "udp6"
-	}
-	marker, err := harness.ListenLoopback(network)
-	if err != nil {
-		c.Fatalf("harness could not bind a socket: %v", err)
-	}
-	defer marker.Close()
-	from := harness.AddrPort(marker.LocalAddr())
-	const mark = "harness marker: nothing after this"
-	if _, err := marker.WriteToUDPAddrPort([]byte(mark), to); err != nil {
-		c.Fatalf("harness could not send: %v", err)
-	}
-	var ds []harness.Datagram
-	for {
-		d, ok := quietRead(c, conn, c.Patience())
-		if !ok {
-			c.Fatalf("harness lost its own marker datagram to %v", to)
-		}
-		if d.From == from && string(d.Data) == mark {
-			return ds
-		}
-		ds = append(ds, d)
 	}
 }

@@ -143,7 +143,7 @@ func checkStaysLive(c *harness.C, impl Impl) {
 		for k := 1; k <= beats; k++ {
 			c.PauseUntil(start.Add(time.Duration(k) * cfg.Expiry / 4))
 			last = time.Now()
-			quietSend(c, b, srv.addr, heartbeat)
+			b.SendQuiet(srv.addr, []byte(heartbeat))
 		}
 		gap := c.Span("the time from B's last heartbeat to C's broadcast", last, cfg.Expiry*3/4)
 		at := "1/4, 2/4 and 3/4"
@@ -230,9 +230,9 @@ func fillRoom(c *harness.C, impl Impl, cfg Config, maxMembers, joiners int) {
 	srv := startServer(c, impl, "udp4", cfg)
 	a := c.NewPeer("member A", "udp4")
 	say(c, srv, a, "hello", "a message registers its sender", a)
-	socks := make([]*net.UDPConn, joiners)
+	socks := make([]*harness.Peer, joiners)
 	for i := range socks {
-		socks[i] = c.Listen("udp4")
+		socks[i] = c.NewPeer(fmt.Sprintf("joiner %d", i+1), "udp4")
 	}
 	c.Step("(MaxMembers is %d, and A is a member: the room has %d places left)", maxMembers, maxMembers-1)
 	// The first maxMembers-1 sockets fill the room; after each batch, A's
@@ -245,9 +245,7 @@ func fillRoom(c *harness.C, impl Impl, cfg Config, maxMembers, joiners int) {
 		}
 		n = min(n, joiners-i)
 		for _, s := range socks[i : i+n] {
-			if _, err := s.WriteToUDPAddrPort([]byte(heartbeat), srv.addr); err != nil {
-				c.Fatalf("harness could not send: %v", err)
-			}
+			s.SendQuiet(srv.addr, []byte(heartbeat))
 		}
 		c.Step("joiners %d to %d (each its own source port) send %q to your server", i+1, i+n, heartbeat)
 		i += n
@@ -267,7 +265,7 @@ func fillRoom(c *harness.C, impl Impl, cfg Config, maxMembers, joiners int) {
 		// Only what came from your server counts: a port the kernel hands
 		// out again may still get a stray datagram meant for its last owner.
 		fromServer := false
-		for _, d := range quietDrain(c, s) {
+		for _, d := range s.DrainQuiet() {
 			if d.From != srv.addr {
 				continue
 			}
@@ -299,10 +297,7 @@ func fillRoom(c *harness.C, impl Impl, cfg Config, maxMembers, joiners int) {
 	}
 
 	// A refused newcomer's message is not broadcast either.
-	last := socks[joiners-1]
-	if _, err := last.WriteToUDPAddrPort([]byte("let me in"), srv.addr); err != nil {
-		c.Fatalf("harness could not send: %v", err)
-	}
+	socks[joiners-1].SendQuiet(srv.addr, []byte("let me in"))
 	c.Step("joiner %d, refused, sends %q to your server", joiners, "let me in")
 	a.Send(srv.addr, []byte("still full?"))
 	expectSkipping(c, a, srv.addr, line(a.Addr(), "still full?"), "while the room is full a newcomer's message is "+
@@ -318,30 +313,21 @@ func checkConcurrent(c *harness.C, impl Impl) {
 	// each member's silences under three quarters of it.
 	c.Timed(cfg.Expiry / 4)
 	srv := startServer(c, impl, "udp4", cfg)
-	socks := make([]*net.UDPConn, members)
+	socks := make([]*harness.Peer, members)
 	names := make([]netip.AddrPort, members)
 	for i := range socks {
-		socks[i] = c.Listen("udp4")
-		names[i] = harness.AddrPort(socks[i].LocalAddr())
-		c.Name(names[i], fmt.Sprintf("member %c", 'A'+i))
+		// A peer's reads wake at once when the check is aborted.
+		socks[i] = c.NewPeer(fmt.Sprintf("member %c", 'A'+i), "udp4")
+		names[i] = socks[i].Addr()
 	}
-	// A check that is aborted wakes every reader at once.
-	stop := context.AfterFunc(c.Context(), func() {
-		for _, s := range socks {
-			s.SetReadDeadline(time.Unix(1, 0))
-		}
-	})
-	defer stop()
 
 	// Everyone joins first, one after the other, so that each member is in
 	// the room before anyone's first message.
 	joinStart := time.Now()
 	for i, s := range socks {
-		if _, err := s.WriteToUDPAddrPort([]byte("join"), srv.addr); err != nil {
-			c.Fatalf("harness could not send: %v", err)
-		}
+		s.SendQuiet(srv.addr, []byte("join"))
 		for {
-			d, ok := quietRead(c, s, c.Patience())
+			d, ok := s.RecvQuiet(c.Patience())
 			if !ok {
 				c.Fatalf("member %c waited for the broadcast of its message %q for %v; got nothing", 'A'+i, "join", c.Patience())
 			}
@@ -377,21 +363,24 @@ func checkConcurrent(c *harness.C, impl Impl) {
 				msg := fmt.Sprintf("m%d-%03d", i, k)
 				now := time.Now()
 				r.maxGap, r.lastSend = max(r.maxGap, now.Sub(r.lastSend)), now
-				if _, err := socks[i].WriteToUDPAddrPort([]byte(msg), srv.addr); err != nil {
+				// Another goroutine than the check's: the peer's socket
+				// itself, and errors come back in the result.
+				conn := socks[i].Conn()
+				if _, err := conn.WriteToUDPAddrPort([]byte(msg), srv.addr); err != nil {
 					r.err = err
 					return
 				}
 				r.sent = append(r.sent, msg)
 				own := line(names[i], msg)
 				for {
-					if err := socks[i].SetReadDeadline(time.Now().Add(c.Patience())); err != nil {
+					if err := conn.SetReadDeadline(time.Now().Add(c.Patience())); err != nil {
 						r.err = err
 						return
 					}
 					if c.Context().Err() != nil {
 						return // aborted: the check reports why
 					}
-					n, _, err := socks[i].ReadFromUDPAddrPort(buf)
+					n, _, err := conn.ReadFromUDPAddrPort(buf)
 					if err != nil {
 						r.err = fmt.Errorf("waited for the broadcast of its message %q: %w", msg, err)
 						return
@@ -428,12 +417,10 @@ func checkConcurrent(c *harness.C, impl Impl) {
 	// A last message from A is the barrier: what each member has before it
 	// is everything it was sent.
 	end := line(names[0], "end")
-	if _, err := socks[0].WriteToUDPAddrPort([]byte("end"), srv.addr); err != nil {
-		c.Fatalf("harness could not send: %v", err)
-	}
+	socks[0].SendQuiet(srv.addr, []byte("end"))
 	for i, s := range socks {
 		for {
-			d, ok := quietRead(c, s, c.Patience())
+			d, ok := s.RecvQuiet(c.Patience())
 			if !ok {
 				c.Fatalf("member %c: expected A's broadcast %q within %v; got nothing", 'A'+i, end, c.Patience())
 			}
