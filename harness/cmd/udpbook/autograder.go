@@ -1,0 +1,329 @@
+package main
+
+import (
+	"archive/zip"
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"udpbook/harness/registry"
+)
+
+// The Gradescope autograder bundle.
+//
+// Gradescope builds an image from a zip holding setup.sh and
+// run_autograder at its root (gradescope-autograders.readthedocs.io,
+// "Autograder Specifications"): it unpacks the zip into /autograder/source,
+// runs setup.sh once as root, and for every submission puts the student's
+// files into /autograder/submission, runs run_autograder from /autograder
+// and reads /autograder/results/results.json.
+//
+// The bundle holds, besides the two scripts, a copy of this workbook in
+// udpbook/: the grader, the harness, the lessons' stubs and pristine test
+// files. setup.sh installs the Go toolchain go.mod names and builds the
+// grader from that copy; run_autograder copies the lessons' Go files from
+// the submission into a clone-shaped folder and grades it with -from, so a
+// student's submission changes only the lessons' own files, as in every
+// other path. Every path the scripts use can be moved by an environment
+// variable, which is how the tests run run_autograder in a temporary
+// folder standing in for /autograder.
+
+// bundleDir is the folder of the bundle that holds the workbook's copy.
+const bundleDir = "udpbook"
+
+// bundleOptions says what goes into a bundle.
+type bundleOptions struct {
+	Lessons   []registry.Lesson // the lessons graded
+	GoVersion string            // the toolchain setup.sh installs: "1.24.0"
+	Solutions bool              // include solutions/, for the copied-solution flag
+}
+
+// writeGradescopeBundle writes the bundle for the workbook at root to w,
+// and returns how many files of the workbook it holds.
+func writeGradescopeBundle(root string, w io.Writer, o bundleOptions) (int, error) {
+	zw := zip.NewWriter(w)
+	add := func(name string, mode fs.FileMode, b []byte) error {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(mode)
+		f, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(b)
+		return err
+	}
+	if err := add("setup.sh", 0o755, []byte(gradescopeSetup(o))); err != nil {
+		return 0, err
+	}
+	if err := add("run_autograder", 0o755, []byte(gradescopeRun(o))); err != nil {
+		return 0, err
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && !inBundle(rel+"/", o.Solutions) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && inBundle(rel, o.Solutions) {
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	sort.Strings(files)
+	for _, rel := range files {
+		info, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			return 0, err
+		}
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			return 0, err
+		}
+		if err := add(bundleDir+"/"+rel, info.Mode().Perm(), b); err != nil {
+			return 0, err
+		}
+	}
+	return len(files), zw.Close()
+}
+
+// inBundle says whether the file or folder (ending in "/") at rel goes
+// into the bundle's copy of the workbook: what a student template holds
+// (see inTemplate), without the Classroom workflow, and with solutions/
+// only when asked.
+func inBundle(rel string, solutions bool) bool {
+	switch {
+	case rel == ".github/" || strings.HasPrefix(rel, ".github/"):
+		return false
+	case rel == "solutions/" || strings.HasPrefix(rel, "solutions/"):
+		return solutions
+	}
+	return inTemplate(rel)
+}
+
+// goVersion returns the toolchain the workbook's go.mod asks for: its
+// toolchain line if it has one, else its go line.
+func goVersion(root string) (string, error) {
+	f, err := os.Open(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var goLine string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) == 2 && fields[0] == "toolchain":
+			return strings.TrimPrefix(fields[1], "go"), nil
+		case len(fields) == 2 && fields[0] == "go":
+			goLine = fields[1]
+		}
+	}
+	if goLine == "" {
+		return "", errors.New("go.mod has no go line")
+	}
+	return goLine, sc.Err()
+}
+
+func lessonNumbers(lessons []registry.Lesson) string {
+	var n []string
+	for _, l := range lessons {
+		n = append(n, l.Number)
+	}
+	return strings.Join(n, " ")
+}
+
+// gradescopeSetup is setup.sh: it installs Go from the official tarball
+// and a C compiler (for the race detector), builds the grader from the
+// bundle's copy of the workbook, and grades the stubs once so that Go's
+// build cache in the image holds the harness already.
+func gradescopeSetup(o bundleOptions) string {
+	return `#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder's image.
+# Written by ` + "`udpbook autograder gradescope`" + `; see docs/instructors.md.
+set -euo pipefail
+
+GO_VERSION="${UDPBOOK_GO_VERSION:-` + o.GoVersion + `}"
+SOURCE="${AUTOGRADER_SOURCE:-/autograder/source}"
+WORKBOOK="${UDPBOOK_WORKBOOK:-$SOURCE/` + bundleDir + `}"
+GRADER="${UDPBOOK_GRADER:-$SOURCE/udpbook-grader}"
+LESSONS="${UDPBOOK_LESSONS:-` + lessonNumbers(o.Lessons) + `}"
+
+if command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    ca-certificates curl tar gcc libc6-dev
+fi
+
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "setup.sh: no Go release for $(uname -m)" >&2; exit 1 ;;
+esac
+curl -fsSL "https://go.dev/dl/go${GO_VERSION}.linux-${arch}.tar.gz" -o /tmp/go.tar.gz
+rm -rf /usr/local/go
+tar -C /usr/local -xzf /tmp/go.tar.gz
+rm /tmp/go.tar.gz
+export PATH="/usr/local/go/bin:$PATH" GOTOOLCHAIN=local
+
+cd "$WORKBOOK"
+go mod download
+go build -o "$GRADER" ./harness/cmd/udpbook
+# Grade the stubs once: the image then holds the harness in Go's build
+# cache, and each submission builds only its own lessons.
+"$GRADER" check -no-progress $LESSONS >/dev/null || true
+echo "setup.sh: the grader is $GRADER ($(go version))"
+`
+}
+
+// gradescopeRun is run_autograder. It builds, in a temporary folder, a
+// clone-shaped copy of the submission: for every lesson, the non-test Go
+// files of the submission's folder of that lesson (lessons/NN-slug, at
+// any depth up to three, or NN-slug), or else the workbook's stubs with
+// any file of the same name at the submission's top level in their
+// place. Then it grades the lessons with -from and writes results.json.
+func gradescopeRun(o bundleOptions) string {
+	var b strings.Builder
+	b.WriteString(`#!/usr/bin/env bash
+# Gradescope runs this from /autograder for every submission.
+# Written by ` + "`udpbook autograder gradescope`" + `; see docs/instructors.md.
+set -uo pipefail
+
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="${AUTOGRADER_SOURCE:-$ROOT/source}"
+SUBMISSION="${AUTOGRADER_SUBMISSION:-$ROOT/submission}"
+RESULTS="${AUTOGRADER_RESULTS:-$ROOT/results}"
+WORKBOOK="${UDPBOOK_WORKBOOK:-$SOURCE/` + bundleDir + `}"
+GRADER="${UDPBOOK_GRADER:-$SOURCE/udpbook-grader}"
+LESSONS="${UDPBOOK_LESSONS:-` + lessonNumbers(o.Lessons) + `}"
+FLAGS="${UDPBOOK_FLAGS:-}"
+export PATH="/usr/local/go/bin:$PATH" GOTOOLCHAIN=local
+
+mkdir -p "$RESULTS"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# take LESSONDIR: the submission's Go files of one lesson, into $work.
+take() {
+  local dir="$1" name found f
+  name="$(basename "$dir")"
+  mkdir -p "$work/$dir"
+  found="$(find "$SUBMISSION" -maxdepth 4 -type d -path "*/lessons/$name" -not -path "*/solutions/*" 2>/dev/null | sort | head -n 1)"
+  if [ -z "$found" ]; then
+    found="$(find "$SUBMISSION" -maxdepth 3 -type d -name "$name" -not -path "*/solutions/*" 2>/dev/null | sort | head -n 1)"
+  fi
+  if [ -n "$found" ]; then
+    for f in "$found"/*.go; do
+      case "$f" in *_test.go) continue ;; esac
+      [ -f "$f" ] && cp -- "$f" "$work/$dir/"
+    done
+    echo "run_autograder: $dir from ${found#"$SUBMISSION"/}"
+    return
+  fi
+  for f in "$WORKBOOK/$dir"/*.go; do
+    case "$f" in *_test.go) continue ;; esac
+    if [ -f "$SUBMISSION/$(basename "$f")" ]; then
+      cp -- "$SUBMISSION/$(basename "$f")" "$work/$dir/"
+      echo "run_autograder: $dir/$(basename "$f") from the submission's top level"
+    else
+      cp -- "$f" "$work/$dir/"
+    fi
+  done
+}
+
+`)
+	for _, l := range registry.Lessons() {
+		fmt.Fprintf(&b, "take %s\n", l.Dir())
+	}
+	b.WriteString(`
+cd "$WORKBOOK" || exit 1
+# shellcheck disable=SC2086 # FLAGS and LESSONS are lists
+"$GRADER" check -from "$work" -no-progress $FLAGS -gradescope "$RESULTS/results.json" $LESSONS
+status=$?
+if [ ! -s "$RESULTS/results.json" ]; then
+  echo "run_autograder: the grader wrote no results (exit status $status)" >&2
+  exit 1
+fi
+exit 0
+`)
+	return b.String()
+}
+
+// autograderCommand is `udpbook autograder gradescope -o FILE.zip`.
+func autograderCommand(root string, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "gradescope" {
+		fmt.Fprintln(stderr, "usage: udpbook autograder gradescope -o FILE.zip [-lessons 01,02] [-with-solutions]\n\n"+
+			"(For PrairieLearn, see docs/instructors.md: its grader image is a Dockerfile.)")
+		return 2
+	}
+	fs := flag.NewFlagSet("autograder gradescope", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the bundle to this zip file (required)")
+	only := fs.String("lessons", "", "the lessons graded, separated by commas: 01,02 (all of them if empty)")
+	goVer := fs.String("go", "", "the Go version setup.sh installs (go.mod's, if empty)")
+	solutions := fs.Bool("with-solutions", false, "include solutions/ so that copied solutions are flagged "+
+		"(a student's code could read them while it runs)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "udpbook: autograder gradescope: -o FILE.zip is required, and takes no other arguments")
+		return 2
+	}
+	var names []string
+	if *only != "" {
+		names = strings.Split(*only, ",")
+	}
+	lessons, err := pickLessons(names)
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 2
+	}
+	o := bundleOptions{Lessons: lessons, GoVersion: *goVer, Solutions: *solutions}
+	if o.GoVersion == "" {
+		if o.GoVersion, err = goVersion(root); err != nil {
+			fmt.Fprintln(stderr, "udpbook:", err)
+			return 1
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
+	if err != nil {
+		fmt.Fprintln(stderr, "udpbook:", err)
+		return 1
+	}
+	n, err := writeGradescopeBundle(root, f, o)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), *out)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		fmt.Fprintln(stderr, "udpbook: autograder:", err)
+		return 1
+	}
+	points := 0
+	for _, l := range lessons {
+		points += l.Points()
+	}
+	fmt.Fprintf(stdout, "udpbook: wrote %s: setup.sh, run_autograder and the workbook (%d files), Go %s, lessons %s, %d points\n",
+		*out, n, o.GoVersion, lessonNumbers(lessons), points)
+	return 0
+}
