@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -207,12 +208,17 @@ func platformMessage(r LessonResult, c CheckResult) string {
 	return fmt.Sprintf("%s (0/%d points): %s", c.Status, c.Points, firstLine(c.Message))
 }
 
+// marshalReport encodes a platform's report, indented, with <, > and &
+// as they are: the platforms show the text, not HTML.
 func marshalReport(v any) ([]byte, error) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 func writeGradescope(name string, rep GradescopeResults) error {
