@@ -193,11 +193,12 @@ echo "setup.sh: the grader is $GRADER ($(go version))"
 }
 
 // gradescopeRun is run_autograder. It builds, in a temporary folder, a
-// clone-shaped copy of the submission: for every lesson, the non-test Go
-// files of the submission's folder of that lesson (lessons/NN-slug, at
-// any depth up to three, or NN-slug), or else the workbook's stubs with
-// any file of the same name at the submission's top level in their
-// place. Then it grades the lessons with -from and writes results.json.
+// clone of the workbook with the submission's lessons: for every lesson,
+// the Go files of the submission's folder of that lesson (lessons/NN-slug
+// at any depth up to three, or NN-slug), or else the workbook's stubs with
+// any file of the same name at the submission's top level in their place.
+// Then it grades the lessons with -from, which takes only the lessons'
+// non-test Go files, and writes results.json.
 func gradescopeRun(o bundleOptions) string {
 	var b strings.Builder
 	b.WriteString(`#!/usr/bin/env bash
@@ -219,18 +220,31 @@ mkdir -p "$RESULTS"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# take LESSONDIR: the submission's Go files of one lesson, into $work.
+# The harness as the workbook ships it: the clone is then complete, and
+# the grader's list of files that differ from the workbook's (on standard
+# output, which Gradescope shows only to instructors) names only the
+# submission's own changes.
+mkdir -p "$work/harness"
+cp -R "$WORKBOOK/harness/." "$work/harness/"
+
+# take LESSONDIR: one lesson's files, into $work: the workbook's test
+# files, then the submission's folder of the lesson (its Go files, tests
+# included: a changed test file is listed, and graded as shipped), or else
+# the workbook's stubs with any file of the same name at the submission's
+# top level in their place.
 take() {
   local dir="$1" name found f
   name="$(basename "$dir")"
   mkdir -p "$work/$dir"
+  for f in "$WORKBOOK/$dir"/*_test.go; do
+    [ -f "$f" ] && cp -- "$f" "$work/$dir/"
+  done
   found="$(find "$SUBMISSION" -maxdepth 4 -type d -path "*/lessons/$name" -not -path "*/solutions/*" 2>/dev/null | sort | head -n 1)"
   if [ -z "$found" ]; then
     found="$(find "$SUBMISSION" -maxdepth 3 -type d -name "$name" -not -path "*/solutions/*" 2>/dev/null | sort | head -n 1)"
   fi
   if [ -n "$found" ]; then
     for f in "$found"/*.go; do
-      case "$f" in *_test.go) continue ;; esac
       [ -f "$f" ] && cp -- "$f" "$work/$dir/"
     done
     echo "run_autograder: $dir from ${found#"$SUBMISSION"/}"
