@@ -16,7 +16,7 @@ import (
 	"udpbook/harness/registry"
 )
 
-// The Gradescope autograder bundle.
+// Autograder bundles for Gradescope and PrairieLearn.
 //
 // Gradescope builds an image from a zip holding setup.sh and
 // run_autograder at its root (gradescope-autograders.readthedocs.io,
@@ -25,29 +25,65 @@ import (
 // files into /autograder/submission, runs run_autograder from /autograder
 // and reads /autograder/results/results.json.
 //
-// The bundle holds, besides the two scripts, a copy of this workbook in
+// PrairieLearn runs a Docker image of the course's choosing
+// (prairielearn.readthedocs.io, "External Grading"): the student's files
+// are in /grade/student, the entrypoint must write
+// /grade/results/results.json. Its bundle is the same two scripts, with
+// those paths, and a Dockerfile that builds the image from the bundle.
+//
+// The bundle holds, besides the scripts, a copy of this workbook in
 // udpbook/: the grader, the harness, the lessons' stubs and pristine test
 // files. setup.sh installs the Go toolchain go.mod names and builds the
-// grader from that copy; run_autograder copies the lessons' Go files from
-// the submission into a clone-shaped folder and grades it with -from, so a
-// student's submission changes only the lessons' own files, as in every
+// grader from that copy; run_autograder makes a clone of the workbook with
+// the submission's lessons in a temporary folder and grades it with -from,
+// so that a submission changes only the lessons' own files, as in every
 // other path. Every path the scripts use can be moved by an environment
 // variable, which is how the tests run run_autograder in a temporary
-// folder standing in for /autograder.
+// folder standing in for /autograder or /grade.
+
+// autograderPlatform is what differs between the platforms' bundles.
+type autograderPlatform struct {
+	Name       string // "gradescope": the command's argument and check's flag
+	Title      string // "Gradescope"
+	Root       string // the platform's folder: /autograder, /grade
+	Source     string // where the bundle is unpacked (shell, may use $ROOT)
+	Submission string // where the student's files are (shell)
+	Results    string // where results.json goes (shell)
+	// NoResults is the shell run when the grader wrote no results.
+	NoResults string
+}
+
+var autograderPlatforms = map[string]autograderPlatform{
+	"gradescope": {
+		Name: "gradescope", Title: "Gradescope", Root: "/autograder",
+		Source: "$ROOT/source", Submission: "$ROOT/submission", Results: "$ROOT/results",
+		// Gradescope shows the instructor that the autograder failed.
+		NoResults: `echo "run_autograder: the grader wrote no results (exit status $status)" >&2
+  exit 1`,
+	},
+	"prairielearn": {
+		Name: "prairielearn", Title: "PrairieLearn", Root: "/grade",
+		Source: "/opt/udpbook", Submission: "$ROOT/student", Results: "$ROOT/results",
+		// Not gradable: PrairieLearn does not count the attempt.
+		NoResults: `printf '{"gradable": false, "message": "the grader failed (exit status %s): this attempt does not count"}\n' "$status" > "$RESULTS/results.json"
+  exit 0`,
+	},
+}
 
 // bundleDir is the folder of the bundle that holds the workbook's copy.
 const bundleDir = "udpbook"
 
 // bundleOptions says what goes into a bundle.
 type bundleOptions struct {
+	Platform  autograderPlatform
 	Lessons   []registry.Lesson // the lessons graded
 	GoVersion string            // the toolchain setup.sh installs: "1.24.0"
 	Solutions bool              // include solutions/, for the copied-solution flag
 }
 
-// writeGradescopeBundle writes the bundle for the workbook at root to w,
-// and returns how many files of the workbook it holds.
-func writeGradescopeBundle(root string, w io.Writer, o bundleOptions) (int, error) {
+// writeBundle writes the bundle for the workbook at root to w, and returns
+// how many files of the workbook it holds.
+func writeBundle(root string, w io.Writer, o bundleOptions) (int, error) {
 	zw := zip.NewWriter(w)
 	add := func(name string, mode fs.FileMode, b []byte) error {
 		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
@@ -59,11 +95,16 @@ func writeGradescopeBundle(root string, w io.Writer, o bundleOptions) (int, erro
 		_, err = f.Write(b)
 		return err
 	}
-	if err := add("setup.sh", 0o755, []byte(gradescopeSetup(o))); err != nil {
+	if err := add("setup.sh", 0o755, []byte(setupScript(o))); err != nil {
 		return 0, err
 	}
-	if err := add("run_autograder", 0o755, []byte(gradescopeRun(o))); err != nil {
+	if err := add("run_autograder", 0o755, []byte(runScript(o))); err != nil {
 		return 0, err
+	}
+	if o.Platform.Name == "prairielearn" {
+		if err := add("Dockerfile", 0o644, []byte(prairieLearnDockerfile)); err != nil {
+			return 0, err
+		}
 	}
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -150,25 +191,28 @@ func lessonNumbers(lessons []registry.Lesson) string {
 	return strings.Join(n, " ")
 }
 
-// gradescopeSetup is setup.sh: it installs Go from the official tarball
-// and a C compiler (for the race detector), builds the grader from the
+// setupScript is setup.sh: it installs Go from the official tarball and
+// a C compiler (for the race detector), builds the grader from the
 // bundle's copy of the workbook, and grades the stubs once so that Go's
 // build cache in the image holds the harness already.
-func gradescopeSetup(o bundleOptions) string {
+func setupScript(o bundleOptions) string {
+	p := o.Platform
 	return `#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image.
-# Written by ` + "`udpbook autograder gradescope`" + `; see docs/instructors.md.
+# ` + setupWho(p) + `
+# Written by ` + "`udpbook autograder " + p.Name + "`" + `; see docs/instructors.md.
 set -euo pipefail
 
 GO_VERSION="${UDPBOOK_GO_VERSION:-` + o.GoVersion + `}"
-SOURCE="${AUTOGRADER_SOURCE:-/autograder/source}"
+ROOT="${UDPBOOK_ROOT:-` + p.Root + `}"
+SOURCE="${UDPBOOK_SOURCE:-` + p.Source + `}"
 WORKBOOK="${UDPBOOK_WORKBOOK:-$SOURCE/` + bundleDir + `}"
 GRADER="${UDPBOOK_GRADER:-$SOURCE/udpbook-grader}"
 LESSONS="${UDPBOOK_LESSONS:-` + lessonNumbers(o.Lessons) + `}"
 
 if command -v apt-get >/dev/null 2>&1; then
+  apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    ca-certificates curl tar gcc libc6-dev
+    ca-certificates curl tar gzip gcc libc6-dev
 fi
 
 case "$(uname -m)" in
@@ -192,24 +236,32 @@ echo "setup.sh: the grader is $GRADER ($(go version))"
 `
 }
 
-// gradescopeRun is run_autograder. It builds, in a temporary folder, a
+func setupWho(p autograderPlatform) string {
+	if p.Name == "prairielearn" {
+		return "The Dockerfile runs this once, as root, when it builds the grader image."
+	}
+	return "Gradescope runs this once, as root, when it builds the autograder's image."
+}
+
+// runScript is run_autograder. It builds, in a temporary folder, a
 // clone of the workbook with the submission's lessons: for every lesson,
 // the Go files of the submission's folder of that lesson (lessons/NN-slug
 // at any depth up to three, or NN-slug), or else the workbook's stubs with
 // any file of the same name at the submission's top level in their place.
 // Then it grades the lessons with -from, which takes only the lessons'
 // non-test Go files, and writes results.json.
-func gradescopeRun(o bundleOptions) string {
+func runScript(o bundleOptions) string {
+	p := o.Platform
 	var b strings.Builder
 	b.WriteString(`#!/usr/bin/env bash
-# Gradescope runs this from /autograder for every submission.
-# Written by ` + "`udpbook autograder gradescope`" + `; see docs/instructors.md.
+# ` + p.Title + ` runs this for every submission; it writes ` + p.Results + `/results.json.
+# Written by ` + "`udpbook autograder " + p.Name + "`" + `; see docs/instructors.md.
 set -uo pipefail
 
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-SOURCE="${AUTOGRADER_SOURCE:-$ROOT/source}"
-SUBMISSION="${AUTOGRADER_SUBMISSION:-$ROOT/submission}"
-RESULTS="${AUTOGRADER_RESULTS:-$ROOT/results}"
+ROOT="${UDPBOOK_ROOT:-` + p.Root + `}"
+SOURCE="${UDPBOOK_SOURCE:-` + p.Source + `}"
+SUBMISSION="${UDPBOOK_SUBMISSION:-` + p.Submission + `}"
+RESULTS="${UDPBOOK_RESULTS:-` + p.Results + `}"
 WORKBOOK="${UDPBOOK_WORKBOOK:-$SOURCE/` + bundleDir + `}"
 GRADER="${UDPBOOK_GRADER:-$SOURCE/udpbook-grader}"
 LESSONS="${UDPBOOK_LESSONS:-` + lessonNumbers(o.Lessons) + `}"
@@ -268,25 +320,29 @@ take() {
 	b.WriteString(`
 cd "$WORKBOOK" || exit 1
 # shellcheck disable=SC2086 # FLAGS and LESSONS are lists
-"$GRADER" check -from "$work" -no-progress $FLAGS -gradescope "$RESULTS/results.json" $LESSONS
+rm -f "$RESULTS/results.json"
+"$GRADER" check -from "$work" -no-progress $FLAGS -` + p.Name + ` "$RESULTS/results.json" $LESSONS
 status=$?
 if [ ! -s "$RESULTS/results.json" ]; then
-  echo "run_autograder: the grader wrote no results (exit status $status)" >&2
-  exit 1
+  ` + p.NoResults + `
 fi
 exit 0
 `)
 	return b.String()
 }
 
-// autograderCommand is `udpbook autograder gradescope -o FILE.zip`.
+// autograderCommand is `udpbook autograder gradescope|prairielearn -o
+// FILE.zip`.
 func autograderCommand(root string, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "gradescope" {
-		fmt.Fprintln(stderr, "usage: udpbook autograder gradescope -o FILE.zip [-lessons 01,02] [-with-solutions]\n\n"+
-			"(For PrairieLearn, see docs/instructors.md: its grader image is a Dockerfile.)")
+	var p autograderPlatform
+	if len(args) > 0 {
+		p = autograderPlatforms[args[0]]
+	}
+	if p.Name == "" {
+		fmt.Fprintln(stderr, "usage: udpbook autograder gradescope|prairielearn -o FILE.zip [-lessons 01,02] [-with-solutions] [-go VERSION]")
 		return 2
 	}
-	fs := flag.NewFlagSet("autograder gradescope", flag.ContinueOnError)
+	fs := flag.NewFlagSet("autograder "+p.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the bundle to this zip file (required)")
 	only := fs.String("lessons", "", "the lessons graded, separated by commas: 01,02 (all of them if empty)")
@@ -297,7 +353,7 @@ func autograderCommand(root string, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "udpbook: autograder gradescope: -o FILE.zip is required, and takes no other arguments")
+		fmt.Fprintf(stderr, "udpbook: autograder %s: -o FILE.zip is required, and takes no other arguments\n", p.Name)
 		return 2
 	}
 	var names []string
@@ -309,7 +365,7 @@ func autograderCommand(root string, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 2
 	}
-	o := bundleOptions{Lessons: lessons, GoVersion: *goVer, Solutions: *solutions}
+	o := bundleOptions{Platform: p, Lessons: lessons, GoVersion: *goVer, Solutions: *solutions}
 	if o.GoVersion == "" {
 		if o.GoVersion, err = goVersion(root); err != nil {
 			fmt.Fprintln(stderr, "udpbook:", err)
@@ -321,7 +377,7 @@ func autograderCommand(root string, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "udpbook:", err)
 		return 1
 	}
-	n, err := writeGradescopeBundle(root, f, o)
+	n, err := writeBundle(root, f, o)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -337,7 +393,27 @@ func autograderCommand(root string, args []string, stdout, stderr io.Writer) int
 	for _, l := range lessons {
 		points += l.Points()
 	}
-	fmt.Fprintf(stdout, "udpbook: wrote %s: setup.sh, run_autograder and the workbook (%d files), Go %s, lessons %s, %d points\n",
-		*out, n, o.GoVersion, lessonNumbers(lessons), points)
+	what := "setup.sh, run_autograder"
+	if p.Name == "prairielearn" {
+		what += ", Dockerfile"
+	}
+	fmt.Fprintf(stdout, "udpbook: wrote the %s bundle %s: %s and the workbook (%d files), Go %s, lessons %s, %d points\n",
+		p.Title, *out, what, n, o.GoVersion, lessonNumbers(lessons), points)
 	return 0
 }
+
+// prairieLearnDockerfile builds PrairieLearn's grader image from the
+// unpacked bundle. Go's caches live in /opt/go, open to every user, since
+// the grading job may run as another user than the build.
+const prairieLearnDockerfile = `# The udpbook grader image for PrairieLearn's external grading.
+# Written by ` + "`udpbook autograder prairielearn`" + `; see docs/instructors.md.
+# Build it from the unpacked bundle, and push it where PrairieLearn pulls from:
+#   docker build -t your-org/udpbook-grader:v1.0.0 . && docker push your-org/udpbook-grader:v1.0.0
+FROM ubuntu:24.04
+ENV GOPATH=/opt/go GOCACHE=/opt/go/cache GOTOOLCHAIN=local PATH=/usr/local/go/bin:$PATH
+COPY . /opt/udpbook
+RUN bash /opt/udpbook/setup.sh \
+ && rm -rf /var/lib/apt/lists/* \
+ && chmod -R a+rwX /opt/go /opt/udpbook
+ENTRYPOINT ["/opt/udpbook/run_autograder"]
+`

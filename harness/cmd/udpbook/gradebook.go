@@ -146,37 +146,49 @@ func gradeMany(ctx context.Context, subs []Submission, lessons []registry.Lesson
 		defer mu.Unlock()
 		fmt.Fprintf(progress, "udpbook: "+format+"\n", args...)
 	}
-	sem := make(chan struct{}, max(jobs, 1))
+	// Workers take the submissions in order, so that progress reads in
+	// the order given.
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, s := range subs {
+	for range min(max(jobs, 1), max(len(subs), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			res := SubmissionResult{Submission: s}
-			start := time.Now()
-			switch {
-			case ctx.Err() != nil:
-				res.Problem = "interrupted before its grading"
-			case !isClone(s.Dir):
-				res.Problem = "no lessons folder in " + s.Dir
-			default:
-				say("grading %s", s.ID)
-				res.Results = newGrader(s.Dir).Grade(ctx, lessons)
+			for i := range next {
+				out[i] = gradeSubmission(ctx, subs[i], lessons, newGrader, say)
+				points, max := out[i].Total(lessons)
+				mu.Lock()
+				finished++
+				n := finished
+				mu.Unlock()
+				say("[%d/%d] %s: %d/%d points, %s (%.1fs)", n, len(subs), subs[i].ID, points, max, out[i].State(), out[i].Duration.Seconds())
 			}
-			res.Duration = time.Since(start)
-			out[i] = res
-			points, max := res.Total(lessons)
-			mu.Lock()
-			finished++
-			n := finished
-			mu.Unlock()
-			say("[%d/%d] %s: %d/%d points, %s (%.1fs)", n, len(subs), s.ID, points, max, res.State(), res.Duration.Seconds())
 		}()
 	}
+	for i := range subs {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	return out
+}
+
+// gradeSubmission grades one submission, or says why it cannot.
+func gradeSubmission(ctx context.Context, s Submission, lessons []registry.Lesson,
+	newGrader func(from string) *Grader, say func(string, ...any)) SubmissionResult {
+	res := SubmissionResult{Submission: s}
+	start := time.Now()
+	switch {
+	case ctx.Err() != nil:
+		res.Problem = "interrupted before its grading"
+	case !isClone(s.Dir):
+		res.Problem = "no lessons folder in " + s.Dir
+	default:
+		say("grading %s", s.ID)
+		res.Results = newGrader(s.Dir).Grade(ctx, lessons)
+	}
+	res.Duration = time.Since(start)
+	return res
 }
 
 // buildGradebook returns the gradebook's rows, the header first: id,
