@@ -382,6 +382,9 @@ func autograderCommand(root string, args []string, stdout, stderr io.Writer) int
 		err = cerr
 	}
 	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
 		err = os.Rename(f.Name(), *out)
 	}
 	if err != nil {

@@ -203,3 +203,19 @@ func copyInto(t *testing.T, file, dir string) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(file)), b, 0o644))
 }
+
+// docs/instructors.md shows the Dockerfile the PrairieLearn bundle holds,
+// without its comments.
+func TestInstructorsDocShowsTheDockerfile(t *testing.T) {
+	root, err := findRoot()
+	require.NoError(t, err)
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "instructors.md"))
+	require.NoError(t, err)
+	var want []string
+	for _, line := range strings.Split(prairieLearnDockerfile, "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			want = append(want, "   "+line)
+		}
+	}
+	require.Contains(t, string(doc), "   ```dockerfile\n"+strings.Join(want, "\n")+"\n   ```\n")
+}

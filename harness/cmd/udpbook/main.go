@@ -43,8 +43,8 @@ Usage:
   udpbook watch [flags]               grade the lesson you are working on at every save
   udpbook classroom                   print the GitHub Classroom workflow (for instructors)
   udpbook classroom -template DIR     write a student template repository without solutions/
-  udpbook autograder gradescope -o FILE.zip [-lessons 01,02]
-                                      write a Gradescope autograder bundle (for instructors)
+  udpbook autograder gradescope|prairielearn -o FILE.zip [-lessons 01,02]
+                                      write an autograder bundle for Gradescope or PrairieLearn (for instructors)
   udpbook grade-many [flags] DIR...   grade a folder of submissions into a gradebook CSV (for instructors)
 
 A LESSON is its number (01 or 1) or its folder name (01-echo-server).
