@@ -53,6 +53,8 @@ type autograderPlatform struct {
 	NoResults string
 }
 
+// autograderPlatforms are the platforms `udpbook autograder` writes bundles
+// for, by the name the command takes.
 var autograderPlatforms = map[string]autograderPlatform{
 	"gradescope": {
 		Name: "gradescope", Title: "Gradescope", Root: "/autograder",
