@@ -43,6 +43,9 @@ Usage:
   udpbook watch [flags]               grade the lesson you are working on at every save
   udpbook classroom                   print the GitHub Classroom workflow (for instructors)
   udpbook classroom -template DIR     write a student template repository without solutions/
+  udpbook autograder gradescope|prairielearn -o FILE.zip [-lessons 01,02]
+                                      write an autograder bundle for Gradescope or PrairieLearn (for instructors)
+  udpbook grade-many [flags] DIR...   grade a folder of submissions into a gradebook CSV (for instructors)
 
 A LESSON is its number (01 or 1) or its folder name (01-echo-server).
 
@@ -80,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return watchCommand(root, args[1:], stdout, stderr)
 	case "classroom":
 		return classroom(root, args[1:], stdout, stderr)
+	case "autograder":
+		return autograderCommand(root, args[1:], stdout, stderr)
+	case "grade-many":
+		return gradeManyCommand(root, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		checkFlags(stdout, new(checkOptions)).PrintDefaults()
@@ -94,6 +101,8 @@ type checkOptions struct {
 	noProgress bool
 	jsonFile   string
 	junitFile  string
+	gradescope string
+	prairie    string
 	solutions  bool
 	race       string
 	bound      time.Duration
@@ -108,6 +117,8 @@ func checkFlags(out io.Writer, o *checkOptions) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results to this file as JSON (Exercism's format, with points)")
 	fs.StringVar(&o.junitFile, "junit", "", "also write the results to this file as JUnit XML")
+	fs.StringVar(&o.gradescope, "gradescope", "", "also write the results to this file in Gradescope's autograder format (results.json)")
+	fs.StringVar(&o.prairie, "prairielearn", "", "also write the results to this file in PrairieLearn's external grader format (results.json)")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "do not update "+ProgressFile)
 	fs.BoolVar(&o.stages, "stages", false, "print how long each stage of grading each lesson took (on standard error)")
 	fs.StringVar(&o.from, "from", "", "grade the lessons' Go files of the workbook in this folder (a student's clone) with this workbook's grader and tests")
@@ -214,6 +225,18 @@ func grade(ctx context.Context, root string, opts checkOptions, lessons []regist
 	}
 	if opts.junitFile != "" {
 		if err := writeJUnit(opts.junitFile, results, elapsed); err != nil {
+			fmt.Fprintln(stderr, "udpbook:", err)
+			return 2
+		}
+	}
+	if opts.gradescope != "" {
+		if err := writeGradescope(opts.gradescope, buildGradescope(results, elapsed)); err != nil {
+			fmt.Fprintln(stderr, "udpbook:", err)
+			return 2
+		}
+	}
+	if opts.prairie != "" {
+		if err := writePrairieLearn(opts.prairie, buildPrairieLearn(results)); err != nil {
 			fmt.Fprintln(stderr, "udpbook:", err)
 			return 2
 		}
