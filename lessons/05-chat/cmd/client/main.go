@@ -49,7 +49,9 @@ func main() {
 	go func() {
 		joined <- chat.Join(ctx, *addr, chat.Config{Interval: *interval, Timeout: *timeout}, send, recv)
 	}()
-	fmt.Printf("Joined the chat at %s. Type a message, or quit to leave.\n", *addr)
+	// Join has sent its first heartbeat, but nothing has come back yet:
+	// the server's first broadcast, or "server is down", tells which.
+	fmt.Printf("Joining the chat at %s. Type a message, or quit to leave.\n", *addr)
 	// Join closes recv when it returns, which ends this loop.
 	for msg := range recv {
 		fmt.Println(msg)
