@@ -53,7 +53,7 @@ func checkClientHeartbeat(c *harness.C, impl Impl) {
 	start := time.Now()
 	var got []string
 	for time.Since(start) < window {
-		d, ok := fake.RecvQuiet(window-time.Since(start))
+		d, ok := fake.RecvQuiet(window - time.Since(start))
 		if ok {
 			got = append(got, string(d.Data))
 		}
@@ -284,7 +284,7 @@ func checkClientSilence(c *harness.C, impl Impl) {
 	answers := 0
 	lastAnswer := start
 	for time.Since(start) < phase {
-		d, ok := fake.RecvQuiet(phase-time.Since(start))
+		d, ok := fake.RecvQuiet(phase - time.Since(start))
 		if ok && string(d.Data) == heartbeat && d.From == me {
 			lastAnswer = time.Now()
 			fake.SendQuiet(me, []byte(heartbeat))
