@@ -257,3 +257,14 @@ func TestLearnerHoldsSeesAFileClosed(t *testing.T) {
 	require.True(t, known)
 	require.False(t, held)
 }
+
+func TestGoPanicDecidesTheCheckWhateverItDoesNext(t *testing.T) {
+	res := RunCheck("panic-first", CheckBound, func(c *C) {
+		r := c.Go("Greet", func() error { learner.Boom(); return nil })
+		r.Wait(Patience)
+		c.Fatalf("Greet returned the wrong replies") // what the check would say of the zero results
+	})
+	require.Equal(t, Fail, res.Status)
+	require.Contains(t, res.Message, "Greet panicked: boom")
+	require.NotContains(t, res.Message, "wrong replies")
+}

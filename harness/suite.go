@@ -262,8 +262,9 @@ type Running struct {
 // Go runs f, a long-running call into learner code described by call (such
 // as "Serve"), on its own goroutine, and returns at once.
 //
-// A panic in f fails the check with the panic's value and where in the
-// learner's code it happened; so does a runtime.Goexit. If f returns before
+// A panic in f fails the check at once with the panic's value and where in
+// the learner's code it happened, whatever the check does next; so does a
+// runtime.Goexit. If f returns before
 // the check has said it should (see Running.Expect), the check is aborted
 // with "<call> returned while it should still be running", so every wait
 // ends at once and a stub fails in milliseconds. When the check ends, Go
@@ -278,9 +279,12 @@ func (c *C) Go(call string, f func() error) *Running {
 		defer func() {
 			if p := recover(); p != nil {
 				err = fmt.Errorf("%s panicked: %v\n%s", call, p, panicFrames(debug.Stack()))
-				c.Abort(err)
 			} else if !returned {
 				err = fmt.Errorf("%s ended its goroutine with runtime.Goexit instead of returning", call)
+			}
+			if err != nil && !returned {
+				// The check fails for this, whatever it does next.
+				c.finish(Fail, err.Error())
 				c.Abort(err)
 			} else if !r.expected.Load() {
 				c.Abort(fmt.Errorf("%s returned while it should still be running: %v", call, err))
