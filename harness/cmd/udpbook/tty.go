@@ -109,7 +109,7 @@ func progressLines(w io.Writer) func(l registry.Lesson, event string) {
 		var line string
 		switch event {
 		case "building":
-			line = fmt.Sprintf("udpbook: building lesson %s (the first build of a lesson takes up to a minute)", l.Number)
+			line = fmt.Sprintf("udpbook: building lesson %s (up to a minute the first time, then under a second)", l.Number)
 		case "running":
 			line = fmt.Sprintf("udpbook: running lesson %s's checks", l.Number)
 		default:
