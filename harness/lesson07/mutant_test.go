@@ -46,7 +46,7 @@ type mutant struct {
 var errGaveUp = errors.New("the peer stopped answering")
 
 func (m mutant) impl() lesson07.Impl {
-	return lesson07.Impl{Send: m.Send, Receive: m.Receive, ErrGaveUp: errGaveUp}
+	return lesson07.Adapt(m.Send, m.Receive, errGaveUp)
 }
 
 func withDefaults(cfg lesson07.Config) lesson07.Config {

@@ -14,9 +14,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,11 +39,61 @@ type Config struct {
 }
 
 // Impl is the lesson's API: the functions the suite grades, and the
-// lesson's ErrGaveUp.
+// lesson's ErrGaveUp. The message goes in a file, both ways: when the
+// grader runs the checks and the learner's code in two processes, a
+// megabyte does not fit in one of the messages between them, and a file
+// passes as a descriptor. Adapt makes an Impl of the lesson's functions.
 type Impl struct {
-	Send      func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg Config) error
-	Receive   func(ctx context.Context, conn net.PacketConn, cfg Config) ([]byte, error)
+	Send      func(ctx context.Context, conn net.PacketConn, peer string, data *os.File, cfg Config) error
+	Receive   func(ctx context.Context, conn net.PacketConn, cfg Config, out *os.File) error
 	ErrGaveUp error
+}
+
+// Adapt makes an Impl of the lesson's Send and Receive (with the grader's
+// Config) and ErrGaveUp: its Send reads the message from the file it is
+// given, and its Receive writes what it received to its file.
+func Adapt(send func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg Config) error,
+	receive func(ctx context.Context, conn net.PacketConn, cfg Config) ([]byte, error), errGaveUp error) Impl {
+	return Impl{
+		Send: func(ctx context.Context, conn net.PacketConn, peer string, data *os.File, cfg Config) error {
+			b, err := io.ReadAll(data)
+			if err != nil {
+				return fmt.Errorf("the grader's message file: %w", err)
+			}
+			return send(ctx, conn, peer, b, cfg)
+		},
+		Receive: func(ctx context.Context, conn net.PacketConn, cfg Config, out *os.File) error {
+			b, err := receive(ctx, conn, cfg)
+			if err != nil {
+				return err
+			}
+			if _, err := out.Write(b); err != nil {
+				return fmt.Errorf("the grader's message file: %w", err)
+			}
+			return nil
+		},
+		ErrGaveUp: errGaveUp,
+	}
+}
+
+// messageFile returns a file holding data, read from its start, removed
+// when the check ends.
+func messageFile(c *harness.C, data []byte) *os.File {
+	f, err := os.CreateTemp("", "udpbook-07-*")
+	if err != nil {
+		c.Fatalf("harness could not make a file: %v", err)
+	}
+	c.Cleanup(func() {
+		f.Close()
+		os.Remove(f.Name())
+	})
+	if _, err := f.Write(data); err != nil {
+		c.Fatalf("harness could not write a file: %v", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		c.Fatalf("harness could not rewind a file: %v", err)
+	}
+	return f
 }
 
 // Run grades impl, one subtest per check.
@@ -197,12 +249,13 @@ func startSend(c *harness.C, impl Impl, peer netip.AddrPort, data []byte, cfg Co
 	c.Step("your Send sends %d bytes to %s with %+v", len(data), c.Who(peer), cfg)
 	ctx, cancel := context.WithCancel(c.Context())
 	c.Cleanup(cancel)
+	file := messageFile(c, data)
 	s := &sending{c: c, addr: harness.AddrPort(conn.LocalAddr()), start: time.Now(), took: new(time.Duration)}
 	// Send returns by itself: Expect before it can.
 	gate := make(chan struct{})
 	s.r = c.Go("Send", func() error {
 		<-gate
-		err := impl.Send(ctx, conn, peer.String(), data, cfg)
+		err := impl.Send(ctx, conn, peer.String(), file, cfg)
 		*s.took = time.Since(s.start)
 		if err != nil && !errOK && ctx.Err() == nil {
 			c.Abort(fmt.Errorf("Send returned error %v", err))
@@ -251,11 +304,18 @@ func startReceive(c *harness.C, impl Impl, cfg Config, errOK bool) *receiving {
 	ctx, cancel := context.WithCancel(c.Context())
 	c.Cleanup(cancel)
 	rc.cancel = cancel
+	out := messageFile(c, nil)
 	gate := make(chan struct{})
 	rc.r = c.Go("Receive", func() error {
 		<-gate
-		b, err := impl.Receive(ctx, conn, cfg)
-		*rc.got = b
+		err := impl.Receive(ctx, conn, cfg, out)
+		if err == nil {
+			b, rerr := os.ReadFile(out.Name())
+			if rerr != nil {
+				c.Abort(fmt.Errorf("harness could not read the message file: %v", rerr))
+			}
+			*rc.got = b
+		}
 		switch {
 		case err != nil && !rc.errOK && ctx.Err() == nil:
 			c.Abort(fmt.Errorf("Receive returned error %v", err))
@@ -846,8 +906,9 @@ func checkStop(c *harness.C, impl Impl) {
 	ctx, cancel := context.WithCancel(c.Context())
 	defer cancel()
 	c.Name(harness.AddrPort(conn.LocalAddr()), "your Send")
+	file := messageFile(c, []byte("hello?"))
 	r := c.Go("Send", func() error {
-		return impl.Send(ctx, conn, rv.addr().String(), []byte("hello?"), cfg)
+		return impl.Send(ctx, conn, rv.addr().String(), file, cfg)
 	})
 	c.Pause(c.Dur(100 * time.Millisecond))
 	c.Step("the harness cancels the contexts of your Receive (waiting for a first segment) and your Send (whose receiver is silent)")

@@ -12,25 +12,23 @@ import (
 	solution "udpbook/solutions/07-reliable"
 )
 
-var reference = lesson07.Impl{
-	Send: func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
+var reference = lesson07.Adapt(
+	func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
 		return solution.Send(ctx, conn, peer, data, solution.Config(cfg))
 	},
-	Receive: func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
+	func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
 		return solution.Receive(ctx, conn, solution.Config(cfg))
 	},
-	ErrGaveUp: solution.ErrGaveUp,
-}
+	solution.ErrGaveUp)
 
-var stubImpl = lesson07.Impl{
-	Send: func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
+var stubImpl = lesson07.Adapt(
+	func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
 		return stub.Send(ctx, conn, peer, data, stub.Config(cfg))
 	},
-	Receive: func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
+	func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
 		return stub.Receive(ctx, conn, stub.Config(cfg))
 	},
-	ErrGaveUp: stub.ErrGaveUp,
-}
+	stub.ErrGaveUp)
 
 // promises is everything lesson 07 promises, from its doc comments and its
 // chapter, with the checks that enforce each.

