@@ -199,18 +199,24 @@ func (r *ChaosRelay) apply(dir Direction, data []byte) {
 	for i := range copies {
 		at := now
 		if ch.Rate > 0 {
-			// The bottleneck sends one datagram after another at Rate:
-			// this one leaves when the queue ahead of it has gone.
+			// A token bucket: free is when the bucket will have been
+			// refilled to hold this datagram's predecessors. A full
+			// bucket (Burst bytes) lets datagrams through at once; an
+			// empty one makes them wait, in a queue, for tokens that come
+			// at Rate bytes a second.
 			start := r.free[dir]
-			if start.Before(now) {
-				start = now
+			if full := now.Add(-time.Duration(ch.Burst) * time.Second / time.Duration(ch.Rate)); start.Before(full) {
+				start = full
 			}
-			if start.Sub(now) > ch.QueueLimit {
+			next := start.Add(time.Duration(len(data)) * time.Second / time.Duration(ch.Rate))
+			if next.Sub(now) > ch.QueueLimit {
 				st.QueueDrops++
 				continue
 			}
-			at = start.Add(time.Duration(len(data)) * time.Second / time.Duration(ch.Rate))
-			r.free[dir] = at
+			r.free[dir] = next
+			if next.After(now) {
+				at = next
+			}
 		}
 		at = at.Add(ch.Delay + jitter[i])
 		if reorder && i == 0 {
