@@ -57,9 +57,9 @@ func withDefaults(cfg lesson07.Config) lesson07.Config {
 	}
 	set(&cfg.InitialRTO, 200*time.Millisecond)
 	set(&cfg.MinRTO, 10*time.Millisecond)
-	set(&cfg.MaxRTO, 2*time.Second)
-	set(&cfg.GiveUp, 5*time.Second)
-	set(&cfg.Linger, 300*time.Millisecond)
+	set(&cfg.MaxRTO, time.Second)
+	set(&cfg.GiveUp, 10*time.Second)
+	set(&cfg.Linger, 3*time.Second)
 	if cfg.Window <= 0 {
 		cfg.Window = 64
 	}

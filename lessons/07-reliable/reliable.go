@@ -64,10 +64,14 @@ var ErrGaveUp = errors.New("the peer stopped answering")
 type Config struct {
 	InitialRTO time.Duration // the RTO before the first measurement; default 200 ms
 	MinRTO     time.Duration // the RTO's floor; default 10 ms
-	MaxRTO     time.Duration // the RTO's ceiling, backoff included; default 2 s
+	MaxRTO     time.Duration // the RTO's ceiling, backoff included; default 1 s
 	Window     int           // segments Send keeps in flight, 1 to MaxWindow; default 64
-	GiveUp     time.Duration // how long a silent peer is waited for; default 5 s
-	Linger     time.Duration // how long Receive answers repeated FINs before it returns; default 300 ms
+	GiveUp     time.Duration // how long a silent peer is waited for; default 10 s
+	// Linger is how long Receive answers repeated FINs before it returns;
+	// default 3 s. Make it several times the sender's MaxRTO: a receiver
+	// that leaves while the sender still resends its FIN leaves the
+	// sender to give up on a message that arrived.
+	Linger time.Duration
 }
 
 // withDefaults returns cfg with its zero fields set to their defaults.
@@ -79,9 +83,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	set(&cfg.InitialRTO, 200*time.Millisecond)
 	set(&cfg.MinRTO, 10*time.Millisecond)
-	set(&cfg.MaxRTO, 2*time.Second)
-	set(&cfg.GiveUp, 5*time.Second)
-	set(&cfg.Linger, 300*time.Millisecond)
+	set(&cfg.MaxRTO, time.Second)
+	set(&cfg.GiveUp, 10*time.Second)
+	set(&cfg.Linger, 3*time.Second)
 	if cfg.Window <= 0 {
 		cfg.Window = 64
 	}

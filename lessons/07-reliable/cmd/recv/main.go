@@ -47,6 +47,6 @@ func main() {
 	} else if err := os.WriteFile(*out, data, 0o644); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintf(os.Stderr, "received %d bytes in %v (from the first segment to the end of lingering)\n",
+	fmt.Fprintf(os.Stderr, "received %d bytes; Receive returned after %v, lingering included\n",
 		len(data), took.Round(time.Millisecond))
 }

@@ -57,7 +57,9 @@ func main() {
 			}
 		case <-sig:
 			r.Close()
-			fmt.Println(r.String())
+			if s := r.String(); s != last {
+				fmt.Println(s)
+			}
 			return
 		}
 	}
