@@ -373,8 +373,12 @@ type sendOpts struct {
 func harnessSend(c *harness.C, p *harness.Peer, to netip.AddrPort, data []byte, o sendOpts) {
 	segs := segments(data)
 	n := uint32(len(segs) - 1)
-	c.Step("harness sends %d bytes to %s as DATA 0..%d and FIN %d, %d in flight, resending after %v",
-		len(data), c.Who(to), int(n)-1, n, o.window, o.rto)
+	segs0 := fmt.Sprintf("DATA 0..%d and FIN %d", int(n)-1, n)
+	if n == 0 {
+		segs0 = "a FIN 0 alone"
+	}
+	c.Step("harness sends %d bytes to %s as %s, %d in flight, resending after %v",
+		len(data), c.Who(to), segs0, o.window, o.rto)
 	sent := make([]time.Time, len(segs))
 	acked := make([]bool, len(segs))
 	base, next := uint32(0), uint32(0)
