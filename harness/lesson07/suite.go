@@ -154,6 +154,13 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 		Run: checkNoEarly,
 	},
 	{
+		ID: "rto-adapts", Points: 2,
+		Title: "when the round trip jumps from 10 ms to 100 ms, spurious retransmissions stop within a few round trips",
+		Hint: "After timeouts, the backed-off RTO must stay doubled until a segment sent once is acknowledged; " +
+			"that sample, and the ones after, raise SRTT and RTTVAR. An RTO reset to its old value after each ACK never catches up.",
+		Run: checkAdapts,
+	},
+	{
 		ID: "rto-karn", Points: 3,
 		Title: "the RTO adapts to measured round trips, never below MinRTO, and a retransmitted segment gives no sample (Karn)",
 		Hint: "Measure a round trip only on a segment sent once: an ACK for a resent segment may answer either copy. " +
@@ -667,6 +674,52 @@ func checkNoEarly(c *harness.C, impl Impl) {
 		}
 	}
 	c.Step("no segment arrived twice")
+}
+
+func checkAdapts(c *harness.C, impl Impl) {
+	before, after := c.Dur(10*time.Millisecond), c.Dur(100*time.Millisecond)
+	slack := c.Dur(20 * time.Millisecond)
+	c.Timed(slack)
+	const jump, judged, total = 20, 40, 80
+	cfg := Config{InitialRTO: c.Dur(100 * time.Millisecond), MinRTO: c.Dur(10 * time.Millisecond),
+		MaxRTO: c.Dur(2 * time.Second), Window: 4, GiveUp: c.Dur(5 * time.Second), Linger: c.Dur(100 * time.Millisecond)}
+	rv := startReceiver(c, func(a arrival) (bool, time.Duration) {
+		if a.seq < jump {
+			return true, before
+		}
+		return true, after
+	})
+	c.Step("the harness's receiver answers DATA 0 to %d %v after they arrive, and every later segment %v after",
+		jump-1, before, after)
+	data := payload(total*MaxPayload, 45)
+	s := startSend(c, impl, rv.addr(), data, cfg, false)
+	err, took := s.wait(c.Dur(8*time.Second), "81 segments, 4 per round trip of at most 100 ms, take about 2 s")
+	out, violation, complete := stateViolation(rv)
+	if violation != "" {
+		c.Fatalf("%s", violation)
+	}
+	if err != nil || !complete {
+		c.Fatalf("your Send returned %v after %v with the harness's receiver complete: %v", err, took.Round(time.Millisecond), complete)
+	}
+	same(c, "the harness's receiver", out, data)
+	spurious := map[uint32]bool{}
+	for _, a := range rv.log() {
+		if a.nth > 1 {
+			spurious[a.seq] = true
+		}
+	}
+	var late []uint32
+	for seq := range spurious {
+		if seq >= judged {
+			late = append(late, seq)
+		}
+	}
+	c.Step("%d segments arrived more than once (nothing was lost): %d of them from DATA %d on", len(spurious), len(late), judged)
+	if len(late) > 0 {
+		c.Slow("DATA %d (and %d more from DATA %d on) arrived twice, five round trips after the round trip grew to %v; "+
+			"want no spurious retransmission by then: the RTO must back off, then follow the new samples", late[0],
+			len(late)-1, judged, after)
+	}
 }
 
 func checkKarn(c *harness.C, impl Impl) {
