@@ -32,6 +32,7 @@ type mutant struct {
 	trustAcks     bool // takes ACKs for segments never sent
 	panicShortAck bool
 	sendNoCtx     bool
+	sendLeaks     bool // leaves a goroutine running
 	// Receive
 	payloadFrom4 bool // reads the payload from byte 4, not 5
 	arrivalOrder bool // delivers segments in the order they arrive
@@ -41,12 +42,13 @@ type mutant struct {
 	panicShort   bool
 	noWindow     bool // keeps segments however far out
 	recvNoCtx    bool
+	recvCloses   bool // closes conn when it returns
 }
 
 var errGaveUp = errors.New("the peer stopped answering")
 
 func (m mutant) impl() lesson07.Impl {
-	return lesson07.Adapt(m.Send, m.Receive, errGaveUp)
+	return adapt(m.Send, m.Receive, errGaveUp)
 }
 
 func withDefaults(cfg lesson07.Config) lesson07.Config {
@@ -83,6 +85,9 @@ func ack(cum, got uint32) []byte {
 
 func (m mutant) Send(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
 	cfg = withDefaults(cfg)
+	if m.sendLeaks {
+		go func() { time.Sleep(time.Minute) }()
+	}
 	to, err := net.ResolveUDPAddr("udp", peer)
 	if err != nil {
 		return err
@@ -244,6 +249,9 @@ func (m mutant) Send(ctx context.Context, conn net.PacketConn, peer string, data
 
 func (m mutant) Receive(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error) {
 	cfg = withDefaults(cfg)
+	if m.recvCloses {
+		defer conn.Close()
+	}
 	if !m.recvNoCtx {
 		stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 		defer stop()

@@ -42,38 +42,12 @@ type Config struct {
 // lesson's ErrGaveUp. The message goes in a file, both ways: when the
 // grader runs the checks and the learner's code in two processes, a
 // megabyte does not fit in one of the messages between them, and a file
-// passes as a descriptor. Adapt makes an Impl of the lesson's functions.
+// passes as a descriptor. The lesson's test file adapts the lesson's
+// Send and Receive, which take and return a []byte.
 type Impl struct {
 	Send      func(ctx context.Context, conn net.PacketConn, peer string, data *os.File, cfg Config) error
 	Receive   func(ctx context.Context, conn net.PacketConn, cfg Config, out *os.File) error
 	ErrGaveUp error
-}
-
-// Adapt makes an Impl of the lesson's Send and Receive (with the grader's
-// Config) and ErrGaveUp: its Send reads the message from the file it is
-// given, and its Receive writes what it received to its file.
-func Adapt(send func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg Config) error,
-	receive func(ctx context.Context, conn net.PacketConn, cfg Config) ([]byte, error), errGaveUp error) Impl {
-	return Impl{
-		Send: func(ctx context.Context, conn net.PacketConn, peer string, data *os.File, cfg Config) error {
-			b, err := io.ReadAll(data)
-			if err != nil {
-				return fmt.Errorf("the grader's message file: %w", err)
-			}
-			return send(ctx, conn, peer, b, cfg)
-		},
-		Receive: func(ctx context.Context, conn net.PacketConn, cfg Config, out *os.File) error {
-			b, err := receive(ctx, conn, cfg)
-			if err != nil {
-				return err
-			}
-			if _, err := out.Write(b); err != nil {
-				return fmt.Errorf("the grader's message file: %w", err)
-			}
-			return nil
-		},
-		ErrGaveUp: errGaveUp,
-	}
 }
 
 // messageFile returns a file holding data, read from its start, removed
@@ -204,9 +178,9 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "stop", Points: 1,
-		Title: "cancelling ctx makes Send and Receive return ctx.Err() within 1s",
+		Title: "cancelling ctx makes Send and Receive return ctx.Err() within 1s, with no goroutine left behind and conn still open",
 		Hint: "Use context.AfterFunc(ctx, ...) to set a read deadline in the past, and return ctx.Err() when a read " +
-			"fails with ctx done.",
+			"fails with ctx done. Stop anything you started (defer the AfterFunc's stop), and do not close conn: the caller owns it.",
 		Run: checkStop,
 	},
 }}
@@ -289,6 +263,7 @@ func (s *sending) wait(bound time.Duration, why string) (error, time.Duration) {
 type receiving struct {
 	c      *harness.C
 	r      *harness.Running
+	conn   *net.UDPConn
 	addr   netip.AddrPort
 	got    *[]byte
 	cancel context.CancelFunc
@@ -305,7 +280,7 @@ type receiving struct {
 // or returns while the harness's sender is still at work.
 func startReceive(c *harness.C, impl Impl, cfg Config, errOK bool) *receiving {
 	conn := c.Listen("udp4")
-	rc := &receiving{c: c, addr: harness.AddrPort(conn.LocalAddr()), got: new([]byte), errOK: errOK}
+	rc := &receiving{c: c, conn: conn, addr: harness.AddrPort(conn.LocalAddr()), got: new([]byte), errOK: errOK}
 	c.Name(rc.addr, "your Receive")
 	c.Step("your Receive listens on %v with %+v", rc.addr, cfg)
 	ctx, cancel := context.WithCancel(c.Context())
@@ -955,6 +930,8 @@ func checkSendHostile(c *harness.C, impl Impl) {
 func checkStop(c *harness.C, impl Impl) {
 	bound := c.Dur(StopBound)
 	c.Timed(bound / 4)
+	pkg := harness.PackageOf(impl.Send)
+	before := harness.Goroutines(pkg)
 	rc := startReceive(c, impl, fast(c), true)
 	rv := startReceiver(c, func(arrival) (bool, time.Duration) { return false, 0 })
 	cfg := fast(c)
@@ -983,6 +960,18 @@ func checkStop(c *harness.C, impl Impl) {
 		}
 		if !errors.Is(err, context.Canceled) {
 			c.Fatalf("your %s returned %v, want ctx.Err() (context.Canceled)", x.who, err)
+		}
+	}
+	if left := harness.LeftBehind(pkg, before, bound); len(left) > 0 {
+		c.Fatalf("your Send and Receive returned but left %d goroutine(s) running, the first:\n%s",
+			len(left), harness.FirstLines(left[0], 8))
+	}
+	for _, x := range []struct {
+		who  string
+		conn *net.UDPConn
+	}{{"Send", conn}, {"Receive", rc.conn}} {
+		if held, known := harness.LearnerHolds(x.conn); known && !held {
+			c.Fatalf("after %s returned, its socket was closed: %s must not close conn, the caller owns it", x.who, x.who)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package lesson07_test
 
 import (
 	"context"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 	solution "udpbook/solutions/07-reliable"
 )
 
-var reference = lesson07.Adapt(
+var reference = adapt(
 	func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
 		return solution.Send(ctx, conn, peer, data, solution.Config(cfg))
 	},
@@ -21,7 +23,7 @@ var reference = lesson07.Adapt(
 	},
 	solution.ErrGaveUp)
 
-var stubImpl = lesson07.Adapt(
+var stubImpl = adapt(
 	func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error {
 		return stub.Send(ctx, conn, peer, data, stub.Config(cfg))
 	},
@@ -29,6 +31,30 @@ var stubImpl = lesson07.Adapt(
 		return stub.Receive(ctx, conn, stub.Config(cfg))
 	},
 	stub.ErrGaveUp)
+
+// adapt makes an Impl of functions that take and return a []byte, as the
+// lesson's test file does.
+func adapt(send func(ctx context.Context, conn net.PacketConn, peer string, data []byte, cfg lesson07.Config) error,
+	receive func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config) ([]byte, error), errGaveUp error) lesson07.Impl {
+	return lesson07.Impl{
+		Send: func(ctx context.Context, conn net.PacketConn, peer string, data *os.File, cfg lesson07.Config) error {
+			b, err := io.ReadAll(data)
+			if err != nil {
+				return err
+			}
+			return send(ctx, conn, peer, b, cfg)
+		},
+		Receive: func(ctx context.Context, conn net.PacketConn, cfg lesson07.Config, out *os.File) error {
+			b, err := receive(ctx, conn, cfg)
+			if err != nil {
+				return err
+			}
+			_, err = out.Write(b)
+			return err
+		},
+		ErrGaveUp: errGaveUp,
+	}
+}
 
 // promises is everything lesson 07 promises, from its doc comments and its
 // chapter, with the checks that enforce each.
@@ -61,6 +87,10 @@ var promises = []harness.Promise{
 		Text: "Send ignores datagrams that are not ACKs from its peer and ACKs for segments never sent, and never crashes"},
 	{ID: "stop", Source: "chapter", Checks: []string{"stop"},
 		Text: "Send and Receive return ctx.Err() soon after ctx is done"},
+	{ID: "send-clean", Source: "Send", Checks: []string{"stop"},
+		Text: "Send does not close conn, and leaves no goroutine running"},
+	{ID: "receive-clean", Source: "Receive", Checks: []string{"stop"},
+		Text: "Receive does not close conn, and leaves no goroutine running"},
 }
 
 // broken lists deliberately wrong implementations, each with the promise it
@@ -91,6 +121,8 @@ var broken = []harness.Broken[lesson07.Impl]{
 	{Name: "Send takes ACKs for segments never sent", Msg: "before the harness's receiver had everything", Fails: "send-hostile", Promise: "send-hostile", Impl: mutant{trustAcks: true}.impl()},
 	{Name: "Send reads an ACK without checking the length", Msg: "Send panicked", Fails: "send-hostile", Promise: "send-hostile", Impl: mutant{panicShortAck: true}.impl()},
 	{Name: "Send ignores ctx", Msg: "your Send did not return within", Fails: "stop", Promise: "stop", Impl: mutant{sendNoCtx: true}.impl()},
+	{Name: "Send leaves a goroutine running", Msg: "left 1 goroutine(s) running", Fails: "stop", Promise: "send-clean", Impl: mutant{sendLeaks: true}.impl()},
+	{Name: "Receive closes conn when it returns", Msg: "Receive must not close conn", Fails: "stop", Promise: "receive-clean", Impl: mutant{recvCloses: true}.impl()},
 	{Name: "Receive ignores ctx", Msg: "your Receive did not return within", Fails: "stop", Promise: "stop", Impl: mutant{recvNoCtx: true}.impl()},
 }
 
@@ -105,6 +137,8 @@ var selfTest = harness.SelfTest[lesson07.Impl]{
 	Promises:  promises,
 	Broken:    broken,
 	Timing:    timingChecks,
+	// The check that counts the lesson's goroutines runs alone, at 2× only.
+	Alone: map[string]bool{"stop": true},
 }
 
 // timingChecks are the checks whose verdicts depend on durations, with a
