@@ -268,3 +268,117 @@ func TestGoPanicDecidesTheCheckWhateverItDoesNext(t *testing.T) {
 	require.Contains(t, res.Message, "Greet panicked: boom")
 	require.NotContains(t, res.Message, "wrong replies")
 }
+
+// chaosRun sends n numbered datagrams through a chaos relay, one at a
+// time (each after the one before has passed the relay), and returns the
+// numbers that arrived, in arrival order, and the relay's stats.
+func chaosRun(t *testing.T, ch Chaos, n, size int) ([]int, ChaosStats, time.Duration) {
+	t.Helper()
+	server, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	defer server.Close()
+	front, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	back, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	r := StartChaos(front, back, AddrPort(server.LocalAddr()), ch)
+	defer r.Close()
+	client, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	defer client.Close()
+	start := time.Now()
+	for i := range n {
+		b := make([]byte, size)
+		b[0], b[1] = byte(i>>8), byte(i)
+		_, err := client.WriteToUDPAddrPort(b, r.Addr())
+		require.NoError(t, err)
+		// Wait until the relay has taken it, so that the n-th datagram
+		// is the n-th the relay sees.
+		for deadline := time.Now().Add(time.Second); ; {
+			st := r.Stats(ToServer)
+			if st.Passed+st.Dropped+st.QueueDrops-st.Duplicated >= i+1 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	var got []int
+	buf := make([]byte, 2048)
+	for {
+		server.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		k, _, err := server.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			break
+		}
+		require.Equal(t, size, k)
+		got = append(got, int(buf[0])<<8|int(buf[1]))
+	}
+	return got, r.Stats(ToServer), time.Since(start)
+}
+
+func TestChaosRelayPassesEverythingWithoutChaos(t *testing.T) {
+	got, st, _ := chaosRun(t, Chaos{}, 50, 10)
+	want := make([]int, 50)
+	for i := range want {
+		want[i] = i
+	}
+	require.Equal(t, want, got)
+	require.Equal(t, ChaosStats{Passed: 50, Bytes: 500}, st)
+}
+
+func TestChaosRelayReplaysItsSeed(t *testing.T) {
+	ch := Chaos{Loss: 0.3, Dup: 0.1, Seed: 7}
+	a, sa, _ := chaosRun(t, ch, 200, 10)
+	b, sb, _ := chaosRun(t, ch, 200, 10)
+	require.Equal(t, sa, sb, "the same seed must make the same choices")
+	slices.Sort(a)
+	slices.Sort(b)
+	require.Equal(t, a, b)
+	require.InDelta(t, 60, sa.Dropped, 25, "about 30%% of 200 lost")
+	require.InDelta(t, 14, sa.Duplicated, 12, "about 10%% of the rest duplicated")
+	ch.Seed = 8
+	_, sc, _ := chaosRun(t, ch, 200, 10)
+	require.NotEqual(t, sa, sc, "another seed, other choices")
+}
+
+func TestChaosRelayReordersAndDelays(t *testing.T) {
+	got, st, took := chaosRun(t, Chaos{Reorder: 0.5, ReorderBy: 20 * time.Millisecond, Delay: 30 * time.Millisecond, Seed: 3}, 40, 10)
+	require.Len(t, got, 40)
+	require.False(t, slices.IsSorted(got), "half held back by 20 ms: later ones overtake them")
+	require.Positive(t, st.Reordered)
+	require.GreaterOrEqual(t, took, 30*time.Millisecond)
+}
+
+func TestChaosRelayLimitsTheRate(t *testing.T) {
+	// 40 datagrams of 1,000 bytes at 200,000 bytes a second leave over
+	// 200 ms, whatever the sender's pace.
+	server, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	defer server.Close()
+	front, _ := ListenLoopback("udp4")
+	back, _ := ListenLoopback("udp4")
+	r := StartChaos(front, back, AddrPort(server.LocalAddr()), Chaos{Rate: 200_000, Burst: 1000})
+	defer r.Close()
+	client, _ := ListenLoopback("udp4")
+	defer client.Close()
+	start := time.Now()
+	for range 40 {
+		client.WriteToUDPAddrPort(make([]byte, 1000), r.Addr())
+	}
+	buf := make([]byte, 2048)
+	var last time.Time
+	for n := 0; n < 40; n++ {
+		server.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, _, err := server.ReadFromUDPAddrPort(buf)
+		require.NoError(t, err, "datagram %d", n)
+		last = time.Now()
+	}
+	require.GreaterOrEqual(t, last.Sub(start), 190*time.Millisecond, "40,000 bytes at 200,000 bytes/s")
+	// A queue longer than QueueLimit drops: 300 datagrams at once would
+	// wait 1.5 s; the default limit is 200 ms.
+	for range 300 {
+		client.WriteToUDPAddrPort(make([]byte, 1000), r.Addr())
+	}
+	time.Sleep(100 * time.Millisecond)
+	require.Positive(t, r.Stats(ToServer).QueueDrops)
+}

@@ -12,6 +12,7 @@ import (
 	"udpbook/harness/lesson04"
 	"udpbook/harness/lesson05"
 	"udpbook/harness/lesson06"
+	"udpbook/harness/lesson07"
 	"udpbook/harness/remote"
 )
 
@@ -53,6 +54,7 @@ var all = []Lesson{
 	{"04", "adopted-socket", "adopted socket", "TestAdoptedSocket", lesson04.Suite.Info()},
 	{"05", "chat", "chat with heartbeats", "TestChat", lesson05.Suite.Info()},
 	{"06", "multicast", "multicast", "TestMulticast", lesson06.Suite.Info()},
+	{"07", "reliable", "reliable delivery", "TestReliable", lesson07.Suite.Info()},
 }
 
 // Lessons returns the lessons that are written (that have checks), in
@@ -77,6 +79,7 @@ var judges = map[string]func(*remote.Client) error{
 	"04": lesson04.Judge,
 	"05": lesson05.Judge,
 	"06": lesson06.Judge,
+	"07": lesson07.Judge,
 }
 
 // Judge returns the function that runs lesson number's checks in a judge
