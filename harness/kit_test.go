@@ -382,3 +382,22 @@ func TestChaosRelayLimitsTheRate(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	require.Positive(t, r.Stats(ToServer).QueueDrops)
 }
+
+func TestOnlyFromShutsOutStrangers(t *testing.T) {
+	res := RunCheck("only-from", CheckBound, func(c *C) {
+		for _, network := range []string{"udp4", "udp6"} {
+			server, friend, stranger := c.NewPeer("server", network), c.NewPeer("friend", network), c.NewPeer("stranger", network)
+			c.OnlyFrom(server.Conn(), friend.Addr())
+			stranger.Send(server.Addr(), []byte("stray"))
+			friend.Send(server.Addr(), []byte("hello"))
+			server.Expect(friend.Addr(), []byte("hello"), "datagram")
+			// Replies still go anywhere.
+			server.Send(stranger.Addr(), []byte("reply"))
+			stranger.Expect(server.Addr(), []byte("reply"), "reply")
+		}
+	})
+	if res.Status == Skip {
+		t.Skip(res.Message)
+	}
+	require.Equal(t, Pass, res.Status, res.Message)
+}

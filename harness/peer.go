@@ -256,3 +256,16 @@ func Difference(got, want []byte) string {
 	}
 	return fmt.Sprintf(" (%d bytes, want %d; they differ from byte %d on)", len(got), len(want), i)
 }
+
+// OnlyFrom makes conn, a socket of the harness's that the learner's code
+// reads from, take datagrams from peer alone: the kernel drops the rest.
+// A check that waits for the learner's code to notice something other
+// than a datagram (a cancelled context, say) calls it first, so that a
+// stray datagram from another program on the host cannot wake a blocked
+// read and let a wrong implementation through. The learner's replies are
+// not affected. Where the system cannot do this, OnlyFrom does nothing.
+func (c *C) OnlyFrom(conn net.PacketConn, peer netip.AddrPort) {
+	if err := onlyFrom(conn, peer); err != nil {
+		c.Step("(the harness could not shut its socket to strangers: %v)", err)
+	}
+}

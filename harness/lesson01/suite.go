@@ -331,7 +331,11 @@ func checkStop(c *harness.C, impl Impl) {
 	pkg := harness.PackageOf(impl.Serve)
 	before := harness.Goroutines(pkg)
 	srv := startServer(c, impl, "udp4")
-	exchange(c, c.NewPeer("harness", "udp4"), srv.addr, "Michael")
+	p := c.NewPeer("harness", "udp4")
+	exchange(c, p, srv.addr, "Michael")
+	// From now on nothing may wake Serve's read but the context: not even
+	// a stray datagram from another program on this host.
+	c.OnlyFrom(srv.conn, p.Addr())
 
 	c.Step("harness cancels Serve's context")
 	c.Timed(c.Dur(StopBound) / 4)

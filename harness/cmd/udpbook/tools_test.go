@@ -50,9 +50,9 @@ func TestResetRestoresTheStubAfterConfirmation(t *testing.T) {
 
 func TestToolsNameALessonThatDoesNotExist(t *testing.T) {
 	var out bytes.Buffer
-	if code := reset(t.TempDir(), []string{"7"}, strings.NewReader(""), &out); code != 2 ||
-		!strings.Contains(out.String(), `no lesson "7": the lessons are 01,`) {
-		t.Errorf("reset 7: exit %d, %q; want 2 and the lessons there are", code, out.String())
+	if code := reset(t.TempDir(), []string{"8"}, strings.NewReader(""), &out); code != 2 ||
+		!strings.Contains(out.String(), `no lesson "8": the lessons are 01,`) {
+		t.Errorf("reset 8: exit %d, %q; want 2 and the lessons there are", code, out.String())
 	}
 	out.Reset()
 	if code := hint(t.TempDir(), []string{"9"}, &out); code != 2 || !strings.Contains(out.String(), `no lesson "9"`) {
