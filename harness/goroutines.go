@@ -60,6 +60,27 @@ func goroutines(pkg string) map[int]string {
 	return found
 }
 
+// UntilReading waits up to wait for a goroutine of package pkg to be
+// blocked on a socket (in the state "IO wait"), and reports whether one
+// is. A check that cancels a learner's Serve calls it first: cancelled
+// between two datagrams, a Serve that looks at its context only between
+// reads would return at once and pass.
+func UntilReading(pkg string, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for {
+		for _, g := range Goroutines(pkg) {
+			header, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(header, "[IO wait") {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // LeftBehind waits up to wait for every goroutine of package pkg that is
 // not in before to end, and returns the stacks of those still running.
 // Waiting lets a goroutine that is on its way out finish; it returns at

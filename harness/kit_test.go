@@ -401,3 +401,18 @@ func TestOnlyFromShutsOutStrangers(t *testing.T) {
 	}
 	require.Equal(t, Pass, res.Status, res.Message)
 }
+
+func TestUntilReadingFindsABlockedRead(t *testing.T) {
+	conn, err := ListenLoopback("udp4")
+	require.NoError(t, err)
+	pkg := PackageOf(learner.Boom)
+	require.False(t, UntilReading(pkg, 10*time.Millisecond), "nothing of package learner reads yet")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		learner.Read(conn)
+	}()
+	require.True(t, UntilReading(pkg, Patience))
+	conn.Close()
+	<-done
+}

@@ -336,6 +336,8 @@ func checkStop(c *harness.C, impl Impl) {
 	// From now on nothing may wake Serve's read but the context: not even
 	// a stray datagram from another program on this host.
 	c.OnlyFrom(srv.conn, p.Addr())
+	// Cancel once Serve is back in its read, not between two datagrams.
+	harness.UntilReading(pkg, c.Patience())
 
 	c.Step("harness cancels Serve's context")
 	c.Timed(c.Dur(StopBound) / 4)
