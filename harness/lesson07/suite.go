@@ -122,7 +122,7 @@ var Suite = harness.Suite[Impl]{Checks: []harness.Check[Impl]{
 	},
 	{
 		ID: "rto-no-early", Points: 2,
-		Title: "with a steady 20 ms round trip and no loss, Send never retransmits (its RTO stays above the round trip and MinRTO)",
+		Title: "with a round trip of 10 to 20 ms and no loss, Send never retransmits (its RTO stays above the round trip and MinRTO)",
 		Hint: "RTO = SRTT + max(G, 4·RTTVAR), then at least MinRTO. A timeout equal to the round trip, or below the " +
 			"floor, resends segments whose ACK is on its way.",
 		Run: checkNoEarly,
@@ -596,8 +596,11 @@ func checkBackoff(c *harness.C, impl Impl) {
 		if i >= 1 {
 			least = min(2*g[i-1], ceiling) * 3 / 4
 		}
+		// Gaps are measured from the harness's receipts: one receipt the
+		// harness took late shortens the next gap, so "too early" is
+		// confirmed at the next time scale before it counts, as "too late" is.
 		if gap < least-slack {
-			c.Fatalf("resend %d of DATA 0 came %v after the one before; want at least %v: the RTO starts at InitialRTO %v; "+
+			c.Slow("resend %d of DATA 0 came %v after the one before; want at least %v: the RTO starts at InitialRTO %v; "+
 				"double the RTO after each timeout, up to MaxRTO %v", i+1, gap, least-slack, initial, ceiling)
 		}
 		if gap > ceiling*3/2+slack {
@@ -610,7 +613,7 @@ func checkBackoff(c *harness.C, impl Impl) {
 			len(ts), (want + ceiling/2).Round(time.Millisecond), initial, ceiling)
 	}
 	if g[1] < g[0]*3/2-slack {
-		c.Fatalf("the gaps between resends of DATA 0 were %v: the second is not about twice the first; "+
+		c.Slow("the gaps between resends of DATA 0 were %v: the second is not about twice the first; "+
 			"double the RTO after each timeout", g)
 	}
 }
@@ -627,8 +630,15 @@ func checkNoEarly(c *harness.C, impl Impl) {
 	c.Timed(slack)
 	cfg := Config{InitialRTO: c.Dur(200 * time.Millisecond), MinRTO: c.Dur(60 * time.Millisecond),
 		MaxRTO: c.Dur(2 * time.Second), Window: 4, GiveUp: c.Dur(5 * time.Second), Linger: c.Dur(100 * time.Millisecond)}
-	rv := startReceiver(c, func(arrival) (bool, time.Duration) { return true, delay })
-	c.Step("the harness's receiver answers each segment %v after it arrives (a round trip of about %v)", delay, delay)
+	// Every other answer takes twice as long: an RTO of the smoothed round
+	// trip alone, with no room for its variation, fires before those.
+	rv := startReceiver(c, func(a arrival) (bool, time.Duration) {
+		if a.seq%2 == 1 {
+			return true, 2 * delay
+		}
+		return true, delay
+	})
+	c.Step("the harness's receiver answers each even segment %v after it arrives, each odd one %v after", delay, 2*delay)
 	data := payload(40*MaxPayload, 40)
 	s := startSend(c, impl, rv.addr(), data, cfg, false)
 	err, took := s.wait(c.Dur(5*time.Second), "41 segments with a 10 ms round trip take about half a second")
@@ -643,9 +653,9 @@ func checkNoEarly(c *harness.C, impl Impl) {
 	for _, a := range rv.log() {
 		if a.nth > 1 {
 			first := transmissions(rv.log(), a.typ, a.seq)[0]
-			c.Slow("segment %d arrived again %v after it first did, though its ACK was sent %v after that: "+
+			c.Slow("segment %d arrived again %v after it first did, though its ACK was sent at most %v after that: "+
 				"nothing was lost, so the RTO (at least MinRTO, %v) was too short", a.seq,
-				a.at.Sub(first).Round(time.Millisecond), delay, cfg.MinRTO)
+				a.at.Sub(first).Round(time.Millisecond), 2*delay, cfg.MinRTO)
 		}
 	}
 	c.Step("no segment arrived twice")
@@ -729,7 +739,7 @@ func checkKarn(c *harness.C, impl Impl) {
 	g0, g2 := t0[1].Sub(t0[0]).Round(100*time.Microsecond), t2[1].Sub(t2[0]).Round(100*time.Microsecond)
 	c.Step("DATA 0 was resent after %v (InitialRTO %v); DATA 2 after %v", g0, initial, g2)
 	if g2 < floor-slack {
-		c.Fatalf("DATA 2 was resent %v after it was first sent, less than MinRTO (%v): clamp the RTO to MinRTO", g2, floor)
+		c.Slow("DATA 2 was resent %v after it was first sent, less than MinRTO (%v): clamp the RTO to MinRTO", g2, floor)
 	}
 	// The only honest sample is DATA 1's, answered at once: RTO = MinRTO.
 	// Measured from DATA 0's first copy, the sample would be InitialRTO,
