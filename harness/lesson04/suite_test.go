@@ -125,7 +125,10 @@ var broken = append([]harness.Broken[lesson04.Impl]{
 		Impl: withAdopt(func(f *os.File) (net.PacketConn, error) {
 			conn, err := solution.Adopt(f)
 			if err == nil {
-				net.FilePacketConn(f) // a second duplicate, never closed
+				// A second duplicate, never closed, kept where the garbage
+				// collector cannot close it by chance.
+				extra, _ := net.FilePacketConn(f)
+				leaked = append(leaked, extra)
 			}
 			return conn, err
 		})},
@@ -531,6 +534,10 @@ func listenersBadFD(partial, leak bool) func() ([]net.PacketConn, error) {
 		return conns, nil
 	}
 }
+
+// leaked keeps what broken implementations leak on purpose out of the
+// garbage collector's reach: a finalizer would close it at random.
+var leaked []net.PacketConn
 
 func withAdopt(f func(*os.File) (net.PacketConn, error)) lesson04.Impl {
 	i := reference

@@ -60,7 +60,7 @@ type driver struct {
 	control   chan *message // begin, end and quit, for the test's goroutine
 
 	mu    sync.Mutex
-	gcOff bool // a socket probe stopped the garbage collector until the check ends
+	gcOff bool // the garbage collector is stopped until the check ends
 	gcOld int
 	objs  map[uint64]any // learner's objects by handle, and the judge's sockets by the judge's id
 	next  uint64
@@ -169,6 +169,14 @@ func serve(t *testing.T, impl any, f *os.File) {
 		if m.Op != opBegin {
 			continue
 		}
+		// A descriptor the learner's code leaked and dropped is closed by a
+		// finalizer when the garbage collector runs, which would hide the
+		// leak at random: no collection while a check runs.
+		d.mu.Lock()
+		if !d.gcOff {
+			d.gcOff, d.gcOld = true, debug.SetGCPercent(-1)
+		}
+		d.mu.Unlock()
 		var end *message
 		passed := t.Run(m.Name, func(t *testing.T) {
 			d.reply(m, &message{OK: true})
